@@ -189,7 +189,7 @@ LOGGING = {
     "loggers": {
         "processing": {"level": LOG_LEVEL},
         "monitor": {"level": LOG_LEVEL},
-        "django_q": {"level": LOG_LEVEL},
+        "django-q": {"level": LOG_LEVEL},
     },
 }
 

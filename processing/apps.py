@@ -1,6 +1,12 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class ProcessingConfig(AppConfig):
     name = "processing"
     verbose_name = "Phoenix processing"
+
+    def ready(self):
+        from processing.schedules import register_schedules
+
+        post_migrate.connect(register_schedules, sender=self, dispatch_uid="phoenix-schedules")

@@ -35,6 +35,8 @@ from processing.headers import (
     HDR_SUFFIXES,
     HeaderError,
     is_header_file,
+    oca_name,
+    parse_value,
     read_header,
     split_card,
 )
@@ -316,12 +318,12 @@ _DATA_FIELDS = [
 
 
 def _card_values(header_blob):
-    """{keyword: value field} of every card with a value, for describing what changed."""
+    """{OCA name: value} of every card with a value (all categories), to say what changed."""
     values = {}
     for card in zlib.decompress(bytes(header_blob)).decode("ascii", "replace").split("\n"):
         keyword, value_text, _ = split_card(card)
         if value_text is not None:
-            values[keyword] = value_text.split(" /", 1)[0].strip()
+            values[oca_name(keyword)] = parse_value(value_text)[0]
     return values
 
 
