@@ -117,4 +117,6 @@ def dark_level(mode, dit):
 
 
 #: Seconds between frames besides the integration: read-out, storage, telescope offsets.
-OVERHEAD = {"dark": 4.0, "flat": 6.0, "jitter": 12.0, "std": 10.0, "other": 8.0}
+#: Twilight flats wait for the sky to change so that the series spans a wide range of
+#: levels (naco_img_twflat warns below a factor 4 between the faintest and brightest).
+OVERHEAD = {"dark": 4.0, "flat": 45.0, "jitter": 12.0, "std": 10.0, "other": 8.0}
