@@ -167,6 +167,7 @@ def _entry(exposure, relative, broken):
         "sky_adu_per_s": round(exposure.sky, 4),
         "lamp": exposure.lamp if exposure.kind == "lampflat" else None,
         "broken": broken,
+        "broken_kind": exposure.broken,
     }
 
 
