@@ -105,7 +105,8 @@ def header_cards(exposure, seed, sequence_number, previous_offset, with_arcfile=
     add(("CD2_2", Fixed(camera.pixscale / 3600.0, 10), "Translation matrix element"))
     if with_arcfile:
         add(("ARCFILE", exposure.arcfile, "Archive File Name"))
-    origfile = f"{ORIGFILE_PREFIX[exposure.kind]}{start.timetuple().tm_yday:03d}_{sequence_number:04d}.fits"
+    day = start.timetuple().tm_yday
+    origfile = f"{ORIGFILE_PREFIX[exposure.kind]}{day:03d}_{sequence_number:04d}.fits"
     add(("ORIGFILE", origfile, "Original File Name"))
 
     _obs_cards(add, exposure, target)
@@ -194,17 +195,18 @@ def _tel_cards(add, exposure, ra, dec, alt, az, alt_end, ambient):
     add(("TEL PARANG END", Fixed(parang_end, 3), "Parallactic angle at end (deg)"))
     add(("TEL AIRM START", Fixed(sky.airmass(alt), 3), "Airmass at start"))
     add(("TEL AIRM END", Fixed(sky.airmass(alt_end), 3), "Airmass at end"))
-    add(("TEL AMBI FWHM START", Fixed(ambient["seeing"], 2), "Observatory Seeing queried from AS"))
-    add(("TEL AMBI FWHM END", Fixed(ambient["seeing"] * 1.02, 2), "Observatory Seeing queried from AS"))
-    add(("TEL AMBI PRES START", Fixed(ambient["pres"], 2), "Observatory ambient air pressure q"))
-    add(("TEL AMBI PRES END", Fixed(ambient["pres"] + 0.03, 2), "Observatory ambient air pressure q"))
+    seeing, pressure = ambient["seeing"], ambient["pres"]
+    add(("TEL AMBI FWHM START", Fixed(seeing, 2), "Observatory Seeing queried from AS"))
+    add(("TEL AMBI FWHM END", Fixed(seeing * 1.02, 2), "Observatory Seeing queried from AS"))
+    add(("TEL AMBI PRES START", Fixed(pressure, 2), "Observatory ambient air pressure q"))
+    add(("TEL AMBI PRES END", Fixed(pressure + 0.03, 2), "Observatory ambient air pressure q"))
     add(("TEL AMBI RHUM", Fixed(ambient["rhum"], 1), "Observatory ambient relative humi"))
     add(("TEL AMBI TEMP", Fixed(ambient["temp"], 2), "Observatory ambient temperature qu"))
     add(("TEL AMBI WINDDIR", Fixed(ambient["winddir"], 1), "Observatory ambient wind directio"))
     add(("TEL AMBI WINDSP", Fixed(ambient["windsp"], 2), "Observatory ambient wind speed que"))
     add(("TEL AMBI TAU0", Fixed(ambient["tau0"], 6), "Average coherence time"))
-    add(("TEL IA FWHM", Fixed(ambient["seeing"] * 0.95, 2), "Delivered seeing corrected by airmass"))
-    add(("TEL IA FWHMLIN", Fixed(ambient["seeing"] * 0.9, 2), "Delivered seeing on IA detector"))
+    add(("TEL IA FWHM", Fixed(seeing * 0.95, 2), "Delivered seeing corrected by airmass"))
+    add(("TEL IA FWHMLIN", Fixed(seeing * 0.9, 2), "Delivered seeing on IA detector"))
     add(("TEL MOON RA", Fixed(_moon(exposure)[0], 6), "~RA (J2000) (deg)"))
     add(("TEL MOON DEC", Fixed(_moon(exposure)[1], 6), "~DEC (J2000) (deg)"))
     add(("TEL TH M1 TEMP", Fixed(ambient["temp"] - 0.6, 2), "M1 superficial temperature"))
@@ -212,7 +214,8 @@ def _tel_cards(add, exposure, ra, dec, alt, az, alt_end, ambient):
     add(("TEL DOME STATUS", "FULLY-OPEN", "Dome status"))
     add(("TEL CHOP ST", False, "True when chopping is active"))
     add(("TEL TARG ALPHA", Fixed(sky.eso_alpha(pixel_ra), 3), "Alpha coordinate for the target"))
-    add(("TEL TARG DELTA", Fixed(sky.eso_delta(exposure.block.dec), 2), "Delta coordinate for the target"))
+    delta = sky.eso_delta(exposure.block.dec)
+    add(("TEL TARG DELTA", Fixed(delta, 2), "Delta coordinate for the target"))
     add(("TEL TARG COORDTYPE", "M", "Coordinate type (M=mean A=apparent)"))
     add(("TEL TARG EPOCH", 2000.0, "Epoch"))
     add(("TEL TARG EPOCHSYSTEM", "J", "Epoch system (default J=Julian)"))
@@ -242,7 +245,8 @@ def _ada_cards(add, exposure, ra, dec):
     add(("ADA ABSROT START", Fixed(rot_start, 4), "Abs rot angle at exp start (deg)"))
     add(("ADA ABSROT END", Fixed(rot_end, 4), "Abs rot angle at exp end (deg)"))
     add(("ADA POSANG", 0.0, "Position angle at start"))
-    add(("ADA GUID STATUS", "OFF" if exposure.block.target is None else "ON", "Status of autoguider"))
+    guiding = "OFF" if exposure.block.target is None else "ON"
+    add(("ADA GUID STATUS", guiding, "Status of autoguider"))
 
 
 def _aos_cards(add, exposure, ambient):
