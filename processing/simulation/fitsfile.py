@@ -33,6 +33,12 @@ class Fixed:
         self.decimals = decimals
 
 
+def fits_date(moment, millis=True):
+    """A FITS date-time value: `2009-06-16T04:28:42.254` (or without milliseconds)."""
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{text}.{moment.microsecond // 1000:03d}" if millis else text
+
+
 def format_value(value):
     """FITS text of a value: strings quoted, logicals T/F, numbers right-justifiable."""
     if isinstance(value, Raw):

@@ -20,8 +20,8 @@ from processing.conventions import datetime_to_mjd, night_of
 from processing.simulation import instrument as naco
 from processing.simulation import pixels
 from processing.simulation.broken import write_broken
-from processing.simulation.fitsfile import fits_bytes
-from processing.simulation.header_cards import header_cards, iso
+from processing.simulation.fitsfile import fits_bytes, fits_date
+from processing.simulation.header_cards import header_cards
 from processing.simulation.plan import plan_night
 from processing.simulation.scenes import field_key, render, star_fields
 
@@ -121,7 +121,7 @@ def _write_night(manifest, exposures, fields, directory, out, seed):
         previous[exposure.sequence] = exposure.offset
         cards = header_cards(exposure, seed, number, last)
         data = render(seed, exposure, fields)
-        date_card = iso(exposure.end + timedelta(seconds=2), millis=False)
+        date_card = fits_date(exposure.end + timedelta(seconds=2), millis=False)
         if exposure.broken:
             path, broken = write_broken(exposure.broken, directory, exposure.arcfile, cards, data,
                                         date_card)
