@@ -144,17 +144,23 @@ DEFAULT_KEYWORD_PREFIXES = ("DPR", "TPL", "OBS", "INS", "DET", "SEQ", "OCS", "PR
 
 @lru_cache(maxsize=16)
 def _card_pattern(prefixes):
-    """One regular expression that finds every wanted card with a value, in C.
+    """One regular expression that finds every wanted card and types its value, in C.
 
-    Groups: HIERARCH ESO keyword (kept categories only), standard keyword, the whole value
-    field (for the rare cards the token does not explain) and the value token. Cards are
+    Groups: HIERARCH ESO keyword (kept categories only) or standard keyword; then exactly
+    one of: a quote and the string body, an integer, a float, T/F, or the raw value field
+    for what needs a closer look (blank, NaN, D exponents, unterminated strings). Cards are
     matched after a newline rather than with ^ and re.M: the literal lets the regex engine
     jump from line to line instead of trying every position, which halves the time.
     """
     categories = "|".join(re.escape(p) for p in prefixes)
+    end = r"(?=[ /\n]|$)"
     return re.compile(
-        r"\n(?:HIERARCH +ESO +((?:%s)(?: +[A-Za-z0-9_.+-]+)*?) *=|([A-Z0-9_-]{1,8}) *= )"
-        r" *(('(?:[^'\n]|'')*'|[^ /\n]*)[^\n]*)" % categories
+        r"\n(?:HIERARCH +ESO +((?:%s)(?: +[A-Za-z0-9_.+-]+)*?) *=|([A-Z0-9_-]{1,8}) *= ) *"
+        r"(?:(')((?:[^'\n]|'')*)'"
+        r"|([+-]?\d+)%s"
+        r"|([+-]?(?:\d+\.?\d*|\.\d+)(?:[Ee][+-]?\d+)?)%s"
+        r"|([TF])%s"
+        r"|([^\n]*))" % (categories, end, end, end)
     )
 
 
@@ -164,35 +170,28 @@ def parse_cards(read, prefixes=DEFAULT_KEYWORD_PREFIXES):
     text = "\n" + read.text
     keywords = read.keywords
     found = 0
-    for hierarch, standard, field_text, token in _card_pattern(prefixes).findall(text):
+    for hierarch, standard, quote, string, integer, number, flag, other in _card_pattern(
+        prefixes
+    ).findall(text):
         found += 1
-        name = hierarch.replace(" ", ".") if hierarch else standard
-        if "  " in hierarch:
-            name = ".".join(hierarch.split())
-        first = token[:1]
-        if first == "'" and len(token) > 1 and token.endswith("'"):
-            value = token[1:-1]
-            keywords[name] = (value.replace("''", "'") if "''" in value else value).rstrip()
-            continue
-        if token == "T" or token == "F":
-            keywords[name] = token == "T"
-            continue
-        if first and first in "0123456789+-." and "_" not in token:
-            if token.lstrip("+-").isdigit():
-                keywords[name] = int(token)
-                continue
-            try:
-                number = float(token)
-            except ValueError:
-                pass  # e.g. a D exponent: parse_value explains
-            else:
-                if math.isfinite(number):
-                    keywords[name] = number
-                    continue
-        value, problem = parse_value(field_text)
-        if problem:
-            read.warnings.append(f"{name}: {problem}")
-        keywords[name] = value
+        if hierarch:
+            name = hierarch.replace(" ", ".") if "  " not in hierarch else ".".join(hierarch.split())
+        else:
+            name = standard
+        if quote:
+            string = string.rstrip()
+            keywords[name] = string.replace("''", "'") if "''" in string else string
+        elif integer:
+            keywords[name] = int(integer)
+        elif number and math.isfinite(value := float(number)):
+            keywords[name] = value
+        elif flag:
+            keywords[name] = flag == "T"
+        else:
+            value, problem = parse_value(other or number)
+            if problem:
+                read.warnings.append(f"{name}: {problem}")
+            keywords[name] = value
     if "\nCONTINUE" in text:
         _join_continued_strings(read, prefixes)
     if found != len(keywords):

@@ -52,7 +52,8 @@ class TestImport:
         assert (frame.dpr_catg, frame.dpr_type, frame.dpr_tech) == ("CALIB", "DARK", "IMAGE")
         assert frame.run_id == "60.A-9800(J)"
         assert frame.keywords["DET.DIT"] == 2.0
-        assert frame.keywords["TEL.AIRM.START"] == 1.2  # NACO asks for TEL keywords too
+        assert "TEL.AIRM.START" not in frame.keywords  # a category NACO does not keep…
+        assert "HIERARCH ESO TEL AIRM START = 1.2" in frame.header_text  # …stays in the header
         assert frame.path.endswith("NACO.2009-06-15T23:00:00.000.fits")
         assert "HIERARCH ESO DPR CATG = 'CALIB" in frame.header_text
 
@@ -63,6 +64,13 @@ class TestImport:
         assert sorted(RawFrame.objects.values_list("night", flat=True)) == [
             date(2009, 6, 15), date(2009, 6, 16),
         ]
+
+    def test_an_instance_can_keep_more_keyword_categories(self, tmp_path, naco):
+        config = dict(naco.config, data_pool={"keyword_prefixes": ["TEL"]})
+        Instance.objects.filter(pk=naco.pk).update(config=config)
+        write_frame(tmp_path, ut(2009, 6, 15, 23, 0))
+        import_headers([tmp_path], instance=naco)
+        assert RawFrame.objects.get().keywords["TEL.AIRM.START"] == 1.2
 
     def test_instance_offset_moves_the_night(self, tmp_path, naco):
         Instance.objects.filter(pk=naco.pk).update(night_offset_hours=3)
@@ -88,14 +96,20 @@ class TestImport:
         assert event.result == "ok"
         assert event.detail["imported"] == 2
 
-    def test_parallel_reading_gives_the_same_rows(self, tmp_path, naco):
-        write_night(tmp_path, date(2009, 6, 15), 70)
-        summary = import_headers([tmp_path], workers=2)
-        assert summary.imported == 70
-        parallel = list(RawFrame.objects.values_list("arcfile", "night", "header_md5"))
-        RawFrame.objects.all().delete()
-        assert import_headers([tmp_path], workers=1).imported == 70
-        assert list(RawFrame.objects.values_list("arcfile", "night", "header_md5")) == parallel
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_processes_write_the_same_rows_as_one_process(tmp_path):
+    call_command("load_instances", "NACO", stdout=open("/dev/null", "w"))
+    write_night(tmp_path, date(2009, 6, 15), 450)  # more than one chunk per worker
+    (tmp_path / "broken.fits").write_text("not FITS")
+    summary = import_headers([tmp_path], workers=2)
+    assert (summary.imported, len(summary.failed)) == (450, 1)
+    rows = list(RawFrame.objects.order_by("arcfile").values_list("arcfile", "night", "header_md5"))
+    RawFrame.objects.all().delete()
+    assert import_headers([tmp_path], workers=1).imported == 450
+    assert list(RawFrame.objects.order_by("arcfile").values_list("arcfile", "night", "header_md5")) == rows
+    again = import_headers([tmp_path], workers=2)
+    assert (again.imported, again.updated, again.unchanged) == (0, 0, 450)
 
 
 class TestIdempotency:
