@@ -42,7 +42,7 @@ def tel_cards(add, exposure, ra, dec, alt, az, alt_end, ambient):
     parang_end = sky.parallactic_angle(end, ra, dec)
     add(("TEL DID", "ESO-VLT-DIC.TCS-01.00", "Data dictionary for TEL"))
     add(("TEL ID", "v 1.112", "TCS version number"))
-    add(("TEL DATE", "2009-02-16T14:55:00.000", "TCS installation date"))
+    add(("TEL DATE", "2001-11-20T12:00:00.000", "TCS installation date"))
     add(("TEL ALT", Fixed(alt, 3), "Alt angle at start (deg)"))
     add(("TEL AZ", Fixed(az, 3), "Az angle at start (deg) S=0,W=90"))
     add(("TEL GEOELEV", naco.SITE_ELEVATION, "Elevation above sea level (m)"))

@@ -13,7 +13,7 @@ truth behind it. The same arguments and seed give byte-identical files.
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from processing.conventions import datetime_to_mjd, night_of
@@ -62,6 +62,8 @@ class Manifest:
 
 def simulate_nights(start: date, nights: int, out: Path, seed: int = 1, broken: bool = True):
     """Write `nights` nights of NACO raw frames from `start` under `out`; return the manifest."""
+    if isinstance(start, datetime):
+        start = start.date()
     if not isinstance(start, date):
         raise TypeError("start must be a datetime.date")
     if not 1 <= int(nights) <= MAX_NIGHTS:
