@@ -110,7 +110,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "staticfiles"
+# collectstatic target for production (served by WhiteNoise); in debug, files come from the
+# finders and there is nothing to collect.
+STATIC_ROOT = None if DEBUG else env_path("PHOENIX_STATIC_ROOT", "var/staticfiles", BASE_DIR)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -7,6 +7,7 @@ class ProcessingConfig(AppConfig):
     verbose_name = "Phoenix processing"
 
     def ready(self):
+        from processing import checks  # noqa: F401 - registers the system checks
         from processing.schedules import register_schedules
 
         post_migrate.connect(register_schedules, sender=self, dispatch_uid="phoenix-schedules")

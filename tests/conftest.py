@@ -28,3 +28,32 @@ def data_root(tmp_path, settings):
     root.mkdir()
     settings.PHOENIX_DATA_ROOT = root
     return root
+
+
+@pytest.fixture
+def viewer(db, django_user_model):
+    return django_user_model.objects.create_user("viewer", password="a-long-password-1")
+
+
+@pytest.fixture
+def viewer_client(client, viewer):
+    client.force_login(viewer)
+    return client
+
+
+@pytest.fixture
+def pool(db, tmp_path):
+    """A small data pool: two NACO nights (darks, a science frame) and one of another run."""
+    from datetime import date
+
+    from django.core.management import call_command
+
+    from processing.data_pool import import_headers
+    from tests.factories import write_night
+
+    call_command("load_instances", "NACO", stdout=open(os.devnull, "w"))
+    write_night(tmp_path / "a", date(2009, 6, 15), 3)
+    write_night(tmp_path / "b", date(2009, 6, 16), 2, catg="SCIENCE", type_="OBJECT",
+                tech="IMAGE,JITTER", prog_id="083.D-0123(A)")
+    import_headers([tmp_path])
+    return tmp_path
