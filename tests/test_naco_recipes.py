@@ -6,9 +6,10 @@ has the simulated level, read noise and hot pixels, the master flat is the simul
 pixel response, and the combined jitter image has the brightest star where the field and
 the SEQ.CUMOFFSETX/Y offsets put it. The recipes run as subprocesses, as Phoenix runs them.
 
-The 256×256 window needs `--r`: the recipes' default border rejection is 200 pixels on each
-side, which leaves no pixels to estimate the read noise (naco_img_dark fails with "Cannot
-compute the RON for difference between images 1 and 2").
+The 256×256 window needs `--r` for naco_img_dark and naco_img_twflat: their default border
+rejection is 200 pixels on each side, which leaves no pixels (naco_img_dark fails with
+"Cannot compute the RON for difference between images 1 and 2", naco_img_twflat with "Could
+not normalize gain with norm=0"). With 16-pixel borders all three recipes succeed.
 """
 
 import subprocess
