@@ -23,7 +23,7 @@ from processing.simulation.broken import write_broken
 from processing.simulation.fitsfile import fits_bytes, fits_date
 from processing.simulation.header_cards import header_cards
 from processing.simulation.plan import plan_night
-from processing.simulation.scenes import field_key, render, star_fields
+from processing.simulation.scenes import add_star_fields, field_key, render
 
 MANIFEST = "simulation_manifest.json"
 MAX_NIGHTS = 366
@@ -79,8 +79,7 @@ def simulate_nights(start: date, nights: int, out: Path, seed: int = 1, broken: 
         exposures = plan_night(night, index, seed, broken=broken and index == 0)
         directory = out / night.isoformat()
         directory.mkdir(exist_ok=True)
-        fields = star_fields(seed, exposures)
-        truth["fields"].update(fields)
+        fields = add_star_fields(seed, exposures, truth["fields"])
         _write_night(manifest, exposures, fields, directory, out, seed)
     (out / MANIFEST).write_text(json.dumps(manifest.as_dict(), indent=1, sort_keys=True) + "\n")
     return manifest

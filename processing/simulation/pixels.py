@@ -133,7 +133,7 @@ def peak_per_flux(shape):
     return fraction / (2 * math.pi * core**2) + (1 - fraction) / (2 * math.pi * halo**2)
 
 
-def star_field(seed, target, reference_setup, sky_rate):
+def star_field(seed, target, reference_setup):
     """Stars of a target (x, y in 1-based pixels of an unshifted frame; flux in ADU/s in Ks).
 
     The brightest star sits near the centre and peaks at PEAK_FRACTION of full well in the
@@ -149,6 +149,7 @@ def star_field(seed, target, reference_setup, sky_rate):
     magnitudes[0] = 0.0
     setup = reference_setup
     shape = psf(setup.filter, setup.camera)
+    sky_rate = naco.sky_rate(setup.filter, setup.camera)
     room = PEAK_FRACTION * setup.mode.full_well - sky_rate * setup.dit
     brightest = room / (setup.dit * peak_per_flux(shape) * FILTER_FACTOR[setup.filter])
     flux = brightest * 10 ** (-0.4 * magnitudes)

@@ -22,34 +22,24 @@ def field_key(target_name, camera):
     return f"{target_name} [{camera}]"
 
 
-def star_fields(seed, exposures):
-    """The star field of every (target, camera), sized by the first science-like setup that
-    looks at it; the manifest records them as truth."""
-    fields = {}
-    for exposure in exposures:
-        if exposure.field is None or exposure.kind == "acquisition":
+def add_star_fields(seed, exposures, fields):
+    """Add to `fields` the star field of every (target, camera) the exposures look at and
+    that is not there yet, sized by the first science-like setup that looks at it (an
+    acquisition's only if nothing else does). The same target is the same sky on every
+    night of a run; the manifest records the fields as truth."""
+    ordered = sorted(exposures, key=lambda e: e.kind == "acquisition")
+    for exposure in ordered:
+        if exposure.field is None:
             continue
         key = field_key(exposure.field, exposure.setup.camera)
         if key not in fields:
-            target = exposure.block.target
             fields[key] = {
-                "target": target.name,
+                "target": exposure.field,
                 "camera": exposure.setup.camera,
-                "stars": pixels.star_field(seed, target, exposure.setup, exposure.sky),
+                "stars": pixels.star_field(seed, exposure.block.target, exposure.setup),
                 "flux_unit": "ADU/s in Ks, before flat field; other filters x filter_factor",
                 "filter_factor": pixels.FILTER_FACTOR,
             }
-    for exposure in exposures:  # acquisitions of blocks whose science was left out
-        if exposure.field is not None:
-            key = field_key(exposure.field, exposure.setup.camera)
-            if key not in fields:
-                fields[key] = {
-                    "target": exposure.field,
-                    "camera": exposure.setup.camera,
-                    "stars": pixels.star_field(seed, exposure.block.target, exposure.setup, 0.0),
-                    "flux_unit": "ADU/s in Ks, before flat field; other filters x filter_factor",
-                    "filter_factor": pixels.FILTER_FACTOR,
-                }
     return fields
 
 
