@@ -13,7 +13,6 @@ MJD_EPOCH = datetime(1858, 11, 17, tzinfo=timezone.utc)
 #: the morning twilight calibrations at Paranal and La Silla still belong to the night before.
 NIGHT_BOUNDARY_HOURS = 12
 
-_DATE_OBS_FORMATS = ("%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d")
 
 
 def mjd_to_datetime(mjd):
@@ -27,14 +26,17 @@ def datetime_to_mjd(moment):
     return (moment - MJD_EPOCH) / timedelta(days=1)
 
 
+_DATE_OBS = re.compile(r"^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:\.\d+)?)?$")
+
+
 def parse_date_obs(value):
     """Parse a FITS DATE-OBS (ISO 8601, UT, with or without fraction) into an aware datetime."""
     text = str(value).strip().rstrip("Z")
-    for fmt in _DATE_OBS_FORMATS:
+    if _DATE_OBS.match(text):
         try:
-            return datetime.strptime(text, fmt).replace(tzinfo=timezone.utc)
+            return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
         except ValueError:
-            continue
+            pass
     raise ValueError(f"DATE-OBS {value!r} is not an ISO date/time (YYYY-MM-DDThh:mm:ss[.sss])")
 
 
@@ -198,7 +200,7 @@ def parse_arcfile(value):
             f"{value!r} is not an ARCFILE name of the form INSTR.YYYY-MM-DDThh:mm:ss.sss.fits"
         )
     try:
-        moment = datetime.strptime(match["timestamp"], "%Y-%m-%dT%H:%M:%S.%f")
+        moment = datetime.fromisoformat(match["timestamp"])
     except ValueError:
         raise ValueError(f"{value!r}: {match['timestamp']} is not a valid date/time") from None
     return ArcFile(match["instrument"], moment.replace(tzinfo=timezone.utc), text)

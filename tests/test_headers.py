@@ -191,7 +191,7 @@ class TestFileKinds:
         from_hdr = read_header(hdr)
         assert from_hdr.kind == "hdr"
         assert from_hdr.keywords == from_fits.keywords
-        assert from_hdr.md5 == from_fits.md5
+        assert from_hdr.digest == from_fits.digest
 
     def test_hdr_with_long_card(self, tmp_path):
         hdr = tmp_path / "long.hdr"

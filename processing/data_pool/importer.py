@@ -106,6 +106,8 @@ def _run_chunks(files, context, workers):
     (a caller's atomic block) runs in this process instead.
     """
     if workers is None:
+        # One per CPU: more only compete with a local database server for the same CPUs
+        # (measured on 2 CPUs: 3 workers 10 % slower than 2 on PostgreSQL, equal on SQLite).
         workers = os.cpu_count() or 1
     if workers <= 1 or len(files) < PARALLEL_THRESHOLD or connection.in_atomic_block:
         for chunk in _chunks(files):

@@ -2,7 +2,6 @@
 
 import logging
 import os
-import zlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -149,7 +148,6 @@ def frame_fields(path, read, context):
     if isinstance(obs_id, bool) or not isinstance(obs_id, int) or not 0 <= obs_id < 2**63:
         obs_id = None
 
-    text = read.text.encode("ascii", "replace")
     absolute = os.path.abspath(path)
     return {
         "arcfile": arcfile,
@@ -172,8 +170,8 @@ def frame_fields(path, read, context):
         "tpl_id": _text(keywords, "TPL.ID", 80, warnings),
         "tpl_start": _text(keywords, "TPL.START", 30, warnings),
         "keywords": keywords,
-        "header": zlib.compress(text, 1),
-        "header_md5": read.md5,
+        "header": read.compressed(),
+        "header_digest": read.digest,
         "warnings": warnings,
     }
 

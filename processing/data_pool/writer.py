@@ -2,14 +2,13 @@
 leave a HeaderChange, unchanged ones are left alone. Safe when several imports run at once."""
 
 import logging
-import zlib
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
 from processing.conventions import parse_run_id
-from processing.headers import oca_name, parse_value, split_card
+from processing.headers import decompress_header, oca_name, parse_value, split_card
 from processing.models import HeaderChange, ObsRun, RawFrame
 
 logger = logging.getLogger(__name__)
@@ -20,7 +19,7 @@ BATCH_SIZE = 500
 DATA_FIELDS = [
     "instrument", "origfile", "night", "mjd_obs", "date_obs", "exptime", "object",
     "dpr_catg", "dpr_type", "dpr_tech", "prog_id", "run_id", "obs_id", "obs_name", "tpl_id",
-    "tpl_start", "keywords", "header", "header_md5", "warnings",
+    "tpl_start", "keywords", "header", "header_digest", "warnings",
 ]  # fmt: skip
 
 
@@ -63,7 +62,7 @@ class BatchWriter:
         existing = {
             row["arcfile"]: row
             for row in RawFrame.objects.filter(arcfile__in=list(pending)).values(
-                "id", "arcfile", "header_md5", "header_revision", "path", "header_path"
+                "id", "arcfile", "header_digest", "header_revision", "path", "header_path"
             )
         }
         now = timezone.now()
@@ -75,7 +74,7 @@ class BatchWriter:
                 continue
             path = fields["path"] or row["path"]
             header_path = fields["header_path"] or row["header_path"]
-            if row["header_md5"] != fields["header_md5"]:
+            if row["header_digest"] != fields["header_digest"]:
                 changed.append((row, fields, path, header_path))
             elif (path, header_path) != (row["path"], row["header_path"]):
                 relocated.append(
@@ -111,7 +110,7 @@ class BatchWriter:
                     revision=revision,
                     changed=changed_cards(old_headers[row["id"]], fields["header"]),
                     previous_header=old_headers[row["id"]],
-                    previous_md5=row["header_md5"],
+                    previous_digest=row["header_digest"],
                     source=pending[fields["arcfile"]][1],
                 )
             )
@@ -124,7 +123,7 @@ class BatchWriter:
 def _card_values(header_blob):
     """{OCA name: value} of every card with a value (all categories), to say what changed."""
     values = {}
-    for card in zlib.decompress(bytes(header_blob)).decode("ascii", "replace").split("\n"):
+    for card in decompress_header(header_blob).split("\n"):
         keyword, value_text, _ = split_card(card)
         if value_text is not None:
             values[oca_name(keyword)] = parse_value(value_text)[0]

@@ -1,8 +1,8 @@
 """The data pool: one RawFrame per ARCFILE, the observing runs they belong to, header changes."""
 
-import zlib
-
 from django.db import models
+
+from processing.headers import decompress_header
 
 
 class ObsRun(models.Model):
@@ -31,7 +31,7 @@ class RawFrame(models.Model):
     The columns hold the keywords that the monitor and the rules query most (night, DPR keys,
     run ID, template); `keywords` holds every header keyword under its OCA name (HIERARCH ESO
     dropped, blanks → dots: `DET.DIT`, `INS.OPTI4.NAME`); `header` keeps the primary header
-    exactly as read (zlib-compressed 80-column cards), so nothing is lost even for messy cards.
+    exactly as read (LZ4-compressed 80-column cards), so nothing is lost even for messy cards.
     """
 
     arcfile = models.CharField(max_length=80, unique=True)
@@ -59,7 +59,7 @@ class RawFrame(models.Model):
     do_class = models.CharField(max_length=60, blank=True, help_text="DO.CATG from classification")
     keywords = models.JSONField(default=dict)
     header = models.BinaryField()
-    header_md5 = models.CharField(max_length=32)
+    header_digest = models.CharField(max_length=40, help_text="SHA-1 of the header cards")
     header_revision = models.PositiveIntegerField(default=1)
     warnings = models.JSONField(default=list, blank=True)
     hidden = models.BooleanField(default=False)
@@ -87,7 +87,7 @@ class RawFrame(models.Model):
     @property
     def header_text(self):
         """The primary header as FITS cards, one per line."""
-        return zlib.decompress(bytes(self.header)).decode("ascii", "replace")
+        return decompress_header(self.header)
 
 
 class HeaderChange(models.Model):
@@ -97,7 +97,7 @@ class HeaderChange(models.Model):
     revision = models.PositiveIntegerField(help_text="the frame's header revision after the change")
     changed = models.JSONField(help_text="{keyword: [old, new]}; null stands for absent")
     previous_header = models.BinaryField()
-    previous_md5 = models.CharField(max_length=32)
+    previous_digest = models.CharField(max_length=40)
     source = models.CharField(max_length=1000)
     detected_at = models.DateTimeField(auto_now_add=True)
 
