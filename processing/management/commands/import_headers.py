@@ -79,14 +79,15 @@ class _ProgressBar:
         self.enabled = enabled
         self.bar = None
 
-    def __call__(self, total):
+    def __call__(self, count):
+        """First call: the number of files found; then the number of files done since."""
         if not self.enabled:
             return
         if self.bar is None:
-            self.bar = tqdm(total=total, unit="file", desc="import", file=sys.stderr,
+            self.bar = tqdm(total=count, unit="file", desc="import", file=sys.stderr,
                             dynamic_ncols=True)
         else:
-            self.bar.update(1)
+            self.bar.update(count)
 
     def close(self):
         if self.bar is not None:
