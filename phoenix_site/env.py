@@ -101,7 +101,14 @@ def env_database(name, default_sqlite_path):
 
 
 def sqlite_database(path):
+    """Django settings for an SQLite file; its directory is created (var/ on a fresh clone)."""
     path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL: cannot create the directory of the SQLite file {path}: {exc.strerror}"
+        ) from None
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": path,
