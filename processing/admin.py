@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from processing import audit
+
 from processing.models import (
     AuditEvent,
     CalSelectorPeriod,
@@ -24,6 +26,21 @@ class InstanceAdmin(admin.ModelAdmin):
     list_filter = ("mode", "engine")
     readonly_fields = [f.name for f in Instance._meta.fields]  # edited as files, not here
     inlines = [CalSelectorPeriodInline]
+
+    def save_formset(self, request, form, formset, change):
+        """Periods set here are the operator's: stamp who set them and audit every change."""
+        periods = formset.save(commit=False)
+        for period in periods:
+            if period.pk is None:
+                period.created_by = request.user
+            period.save()
+            audit.record("set_calselector_period", user=request.user, obj=period,
+                         detail={"start": str(period.start), "end": str(period.end),
+                                 "mode": period.mode, "reason": period.reason})
+        for period in formset.deleted_objects:
+            audit.record("delete_calselector_period", user=request.user, obj=period)
+            period.delete()
+        formset.save_m2m()
 
 
 @admin.register(ObsRun)
