@@ -30,3 +30,74 @@ class AbSource(models.TextChoices):
 class PeriodSource(models.TextChoices):
     CONFIG = "config", "instance configuration file"
     OPERATOR = "operator", "set by an operator"
+
+
+class AbCategory(models.TextChoices):
+    """DFOS processing mode of an AB: calibrations first, science after."""
+
+    CALIB = "CALIB", "CALIB"
+    SCIENCE = "SCIENCE", "SCIENCE"
+
+
+class AbStatus(models.TextChoices):
+    """Processing state of an AB; `colour` is the one every page uses for it."""
+
+    CREATED = "created", "created"
+    QUEUED = "queued", "queued"
+    RUNNING = "running", "running"
+    SUCCESS = "success", "success"
+    FAILED = "failed", "failed"
+    CANCELLED = "cancelled", "cancelled"
+    UPSTREAM_FAILED = "upstream_failed", "upstream failed"
+
+    @classmethod
+    def colour(cls, value):
+        return {
+            cls.CREATED: "#9aa5b1", cls.QUEUED: "#f0ad4e", cls.RUNNING: "#1f77b4",
+            cls.SUCCESS: "#2ca02c", cls.FAILED: "#d62728", cls.CANCELLED: "#7f7f7f",
+            cls.UPSTREAM_FAILED: "#e377c2",
+        }[value]  # fmt: skip
+
+
+#: ABs in these states were processed (or are being processed): re-creating a scope keeps them.
+PROCESSED_STATES = ("queued", "running", "success", "failed", "cancelled", "upstream_failed")
+
+
+class Completeness(models.TextChoices):
+    COMPLETE = "COMPLETE", "complete"
+    INCOMPLETE = "INCOMPLETE", "incomplete (a required calibration is missing)"
+
+
+class CalibrationKind(models.TextChoices):
+    MASTER = "master", "certified master calibration"
+    VIRTUAL = "virtual", "virtual (made by a CALIB AB, not yet certified)"
+    RAW = "raw", "raw frame"
+    STATIC = "static", "static calibration"
+
+
+class ProductKind(models.TextChoices):
+    MASTER = "master", "master calibration"
+    SCIENCE = "science", "science product"
+    IDP = "idp", "IDP"
+    ANCILLARY = "ancillary", "ancillary"
+    STATIC = "static", "static calibration"
+    PLOT = "plot", "QC plot"
+    LOG = "log", "log"
+
+
+class ProductState(models.TextChoices):
+    VIRTUAL = "virtual", "virtual"
+    CERTIFIED = "certified", "certified"
+    REJECTED = "rejected", "rejected"
+    MOVED = "moved", "moved"
+    INGESTED = "ingested", "ingested"
+
+
+#: Products in these states may be associated as master calibrations (raw2master).
+USABLE_PRODUCT_STATES = ("certified", "moved", "ingested")
+
+
+class ScopeKind(models.TextChoices):
+    DATE = "date", "date"
+    MONTH = "month", "month"
+    RUN = "run", "run ID (DEEP)"

@@ -72,6 +72,12 @@ SCHEMA = {
     "data_pool": {
         "keyword_prefixes": Key(list, default=[]),
     },
+    "association": {
+        "max_level": Key(int, default=2, help="worst quality level (0-3) accepted"),
+        "widen_factor": Key((int, float), default=2.0, help="window growth per level"),
+        "search_days": Key((int, float), default=60, help="level 3 window, days"),
+        "drs_type": Key(str, default="CPL", help="DRS_TYPE written into ABs"),
+    },
     "monitor": {
         "sci_scale": Key(int, default=5),
         "sci_max": Key(int, default=20),
@@ -189,6 +195,19 @@ def _check_semantics(path, config):
                 path, "data_pool.keyword_prefixes",
                 f"{prefix!r} is not an ESO keyword category such as AOS or TEL",
             )
+    association = config["association"]
+    if not 0 <= association["max_level"] <= 3:
+        raise InstanceConfigError(
+            path, "association.max_level", f"{association['max_level']} is not a level 0…3"
+        )
+    if association["widen_factor"] < 1:
+        raise InstanceConfigError(
+            path, "association.widen_factor", f"{association['widen_factor']} must be ≥ 1"
+        )
+    if not 0 < association["search_days"] <= 3660:
+        raise InstanceConfigError(
+            path, "association.search_days", f"{association['search_days']} is outside 0…3660 days"
+        )
     monitor = config["monitor"]
     for name in ("sci_scale", "sci_max", "max_total_number", "refresh_seconds"):
         if monitor[name] <= 0:

@@ -51,9 +51,11 @@ class TestLoad:
     def test_loading_again_changes_nothing(self):
         load(INSTANCES)
         before = Instance.objects.get(name="NACO").loaded_at
+        audited = AuditEvent.objects.filter(action="load_instance").count()
+        assert audited == Instance.objects.count() >= 2  # NACO and NACO_DEEP
         assert "NACO: unchanged" in load(INSTANCES)
         assert Instance.objects.get(name="NACO").loaded_at == before
-        assert AuditEvent.objects.filter(action="load_instance").count() == 1
+        assert AuditEvent.objects.filter(action="load_instance").count() == audited
 
     def test_edited_file_updates(self, instances_dir):
         load(instances_dir)
@@ -139,7 +141,8 @@ def test_command_reports_invalid_files_and_fails(instances_dir):
     with pytest.raises(CommandError, match="1 instance file"):
         call_command("load_instances", "--dir", str(instances_dir), stdout=StringIO(), stderr=err)
     assert "instance.mode" in err.getvalue()
-    assert not Instance.objects.exists()
+    assert not Instance.objects.filter(name="NACO").exists()
+    assert Instance.objects.filter(name="NACO_DEEP").exists()  # the valid file still loads
 
 
 @pytest.mark.django_db

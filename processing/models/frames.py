@@ -55,8 +55,6 @@ class RawFrame(models.Model):
     obs_name = models.CharField(max_length=80, blank=True)
     tpl_id = models.CharField(max_length=80, blank=True)
     tpl_start = models.CharField(max_length=30, blank=True)
-    raw_type = models.CharField(max_length=60, blank=True, help_text="RAW.TYPE from classification")
-    do_class = models.CharField(max_length=60, blank=True, help_text="DO.CATG from classification")
     keywords = models.JSONField(default=dict)
     header = models.BinaryField()
     header_digest = models.CharField(max_length=40, help_text="SHA-1 of the header cards")
@@ -78,7 +76,6 @@ class RawFrame(models.Model):
             ),
             models.Index(fields=["instrument", "tpl_start"], name="rawframe_tpl_start"),
             models.Index(fields=["obs_id"], name="rawframe_obs_id"),
-            models.Index(fields=["instrument", "raw_type", "night"], name="rawframe_raw_type"),
         ]
 
     def __str__(self):

@@ -1,0 +1,450 @@
+"""createAB: the one entry point that makes ABs for a scope (CLI, web UI and tests call it).
+
+It loads what the decision needs (frames with only the keywords the rules use, certified
+masters, CALIB ABs that exist), lets the engine decide, and writes the result in one
+transaction: ABs of the scope that were not processed yet are replaced (updated in place
+when the name stays), processed ABs and their history are left as they are, ABs the rules
+no longer make are removed. Running it twice gives the same ABs.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+
+from processing import audit
+from processing.abs import engine
+from processing.abs.pool import QUALIFIER_KEYWORDS, frame_records, product_records
+from processing.abs.rules import ruleset_of
+from processing.abs.scope import Scope
+from processing.choices import (
+    PROCESSED_STATES,
+    USABLE_PRODUCT_STATES,
+    AbCategory,
+    ProductKind,
+    ScopeKind,
+)
+from processing.conventions import night_bounds_mjd
+from processing.oca import OcaSyntaxError
+from processing.models import (
+    AbCalibration,
+    AbInput,
+    AssociationBlock,
+    Batch,
+    Product,
+    RawFrame,
+)
+
+logger = logging.getLogger(__name__)
+REPORT_LIMIT = 2000  # entries per list kept in a Batch summary
+
+#: Fields createAB sets on an AB (an update in place rewrites exactly these).
+AB_FIELDS = [
+    "batch", "batch_label", "category", "night", "run_id", "raw_type", "action", "recipe",
+    "parameters", "drs_type", "ab_event", "completeness", "missing", "obs_prog_id",
+    "obs_mode", "obs_id", "target", "mjd_obs", "mjd_obs_mod", "prod_root_name",
+    "raw_match_key", "products_expected", "virtual", "quality_level",
+]  # fmt: skip
+
+
+class CreateAbsError(Exception):
+    """createAB cannot run for this call; the message says why and what to do."""
+
+
+@dataclass
+class CreateResult:
+    scope: Scope
+    category: str | None
+    dry_run: bool
+    plan: engine.Plan
+    batch: Batch | None = None
+    created: list = field(default_factory=list)
+    updated: list = field(default_factory=list)
+    unchanged_processed: list = field(default_factory=list)
+    removed: list = field(default_factory=list)
+    notices: list = field(default_factory=list)
+
+    def summary(self):
+        abs_ = self.plan.abs
+        per_raw_type = {}
+        for ab in abs_:
+            per_raw_type[ab.raw_type] = per_raw_type.get(ab.raw_type, 0) + 1
+        return {
+            "scope": self.scope.value,
+            "scope_kind": self.scope.kind,
+            "category": self.category or "",
+            "dry_run": self.dry_run,
+            "abs": len(abs_),
+            "calib_abs": sum(ab.category == AbCategory.CALIB for ab in abs_),
+            "science_abs": sum(ab.category == AbCategory.SCIENCE for ab in abs_),
+            "per_raw_type": dict(sorted(per_raw_type.items())),
+            "created": len(self.created),
+            "updated": len(self.updated),
+            "kept_processed": self.unchanged_processed[:REPORT_LIMIT],
+            "removed": self.removed[:REPORT_LIMIT],
+            "incomplete": [
+                {"ab": ab.name, "missing": ab.missing} for ab in abs_ if ab.missing
+            ][:REPORT_LIMIT],
+            "virtual": sum(ab.virtual for ab in abs_),
+            "unclassified": [_frame_entry(r) for r in self.plan.unclassified][:REPORT_LIMIT],
+            "unsupported": [
+                {**_frame_entry(r), "raw_type": r.values.get("RAW.TYPE")}
+                for r in self.plan.unsupported
+            ][:REPORT_LIMIT],
+            "notices": self.notices + self.plan.notices,
+        }
+
+
+def _frame_entry(record):
+    values = record.values
+    return {
+        "arcfile": record.name,
+        "night": record.night.isoformat() if record.night else None,
+        "dpr": "/".join(str(values.get(k) or "") for k in ("DPR.CATG", "DPR.TYPE", "DPR.TECH")),
+    }
+
+
+# --- the entry point ---------------------------------------------------------------------
+
+
+def create_abs(instance, scope, *, category=None, ab_name=None, dry_run=False, user=None,
+               actor_name=None):
+    """Create the ABs of `scope` for `instance` (see the module docstring).
+
+    category: None (both), "CALIB" or "SCIENCE"; ab_name: only this AB (DEEP TARGET_SELECT)
+    and the CALIB ABs it needs. Returns a CreateResult; raises CreateAbsError.
+    """
+    if category not in (None, AbCategory.CALIB, AbCategory.SCIENCE):
+        raise CreateAbsError(f"--mode: {category!r} is neither CALIB nor SCIENCE")
+    if scope.is_run and instance.mode != "DEEP":
+        raise CreateAbsError(
+            f"-r: instance {instance.name} is in {instance.mode} mode; run IDs are the scope "
+            "of DEEP instances (use -d or -m)"
+        )
+    if not scope.is_run and instance.mode == "DEEP":
+        raise CreateAbsError(
+            f"instance {instance.name} is in DEEP mode: its scope is a run ID (-r RUN_ID)"
+        )
+    if ab_name and not scope.is_run:
+        raise CreateAbsError("-a selects one AB of a run: use it with -r RUN_ID")
+    try:
+        ruleset = ruleset_of(instance)
+    except OcaSyntaxError as exc:
+        raise CreateAbsError(f"the rules of {instance.name} do not parse: {exc}") from None
+    settings = _settings(instance, category, ab_name)
+    notices = []
+    loaded = _Loaded(instance, scope, ruleset, settings)
+    if instance.complete_mode and scope.kind == ScopeKind.DATE:
+        notices += _reuse_month_calibrations(instance, scope, settings)
+    plan = engine.plan_abs(
+        ruleset, settings, loaded.frames, loaded.in_scope, loaded.masters,
+        loaded.existing_calib_sources(settings),
+    )
+    if ab_name and not any(ab.name == ab_name for ab in plan.abs):
+        names = plan.in_scope_names
+        raise CreateAbsError(
+            f"-a: the run {scope} has no AB named {ab_name!r}"
+            + (f"; its ABs are: {', '.join(names[:20])}" if names else "; it has no ABs")
+        )
+    result = CreateResult(scope, category, dry_run, plan, notices=notices)
+    if dry_run:
+        return result
+    with transaction.atomic():
+        result.batch = Batch.objects.create(
+            instance=instance, scope_kind=scope.kind, scope=scope.value,
+            category=category or "", ab_name=ab_name or "", steps="C", created_by=_user(user),
+            actor_name=actor_name or (user.get_username() if user else audit.cli_actor_name()),
+        )
+        _write(instance, scope, plan, result)
+        result.batch.summary = result.summary()
+        result.batch.save(update_fields=["summary"])
+        audit.record(
+            "create_abs", user=user, actor_name=result.batch.actor_name, obj=result.batch,
+            message=(f"{len(plan.abs)} ABs for {scope}: {len(result.created)} created, "
+                     f"{len(result.updated)} updated, {len(result.removed)} removed, "
+                     f"{len(result.unchanged_processed)} processed kept"),
+            detail={k: v for k, v in result.batch.summary.items()
+                    if k in ("abs", "created", "updated", "per_raw_type")},
+        )  # fmt: skip
+    return result
+
+
+def _user(user):
+    return user if user is not None and user.is_authenticated else None
+
+
+def _settings(instance, category, ab_name):
+    association = instance.config.get("association", {})
+    periods = list(instance.calselector_periods.order_by("start").values_list("start", "end", "mode"))
+
+    def mode_of_night(night):
+        for start, end, mode in periods:
+            if night is not None and start <= night <= end:
+                return mode
+        return instance.calselector_mode
+
+    return engine.Settings(
+        max_level=association.get("max_level", 2),
+        widen_factor=float(association.get("widen_factor", 2.0)),
+        search_days=float(association.get("search_days", 60)),
+        drs_type=association.get("drs_type", "CPL"),
+        complete_mode=instance.complete_mode,
+        category=category,
+        ab_name=ab_name,
+        new_calib_abs=category != AbCategory.SCIENCE,
+        mode_of_night=mode_of_night,
+    )
+
+
+def _reuse_month_calibrations(instance, scope, settings):
+    """COMPLETE_MODE: a date of a month created as a batch reuses the month's CALIB ABs."""
+    month = Batch.objects.filter(
+        instance=instance, scope_kind=ScopeKind.MONTH, scope=scope.month()
+    ).exclude(category=AbCategory.SCIENCE).order_by("-created_at").first()
+    if month is None:
+        return []
+    settings.new_calib_abs = False
+    return [
+        f"{scope} lies in the month {month.scope}, created as a COMPLETE_MODE batch on "
+        f"{month.created_at:%Y-%m-%d %H:%M} UT: its ABs reuse the month's CALIB ABs, so that "
+        f"the date cannot diverge from the month. A calibration the month's set lacks makes "
+        f"the AB INCOMPLETE; to change the set, re-create the month (create_abs -m "
+        f"{month.scope})."
+    ]
+
+
+# --- loading ------------------------------------------------------------------------------
+
+
+class _Loaded:
+    """Frames, masters and existing ABs around a scope, with only the keywords rules use."""
+
+    def __init__(self, instance, scope, ruleset, settings):
+        self.instance = instance
+        self.scope = scope
+        keys = set(ruleset.keywords_used()) | set(QUALIFIER_KEYWORDS)
+        for rule in ruleset.organisations:
+            keys.update(rule.group_by)
+        self.keys = sorted(keys)
+        pool = RawFrame.objects.filter(instrument=instance.instrument, hidden=False)
+        margin = timedelta(days=settings.search_days + 1)
+        if scope.is_run:
+            scope_frames = frame_records(pool.filter(run_id=scope.value), self.keys)
+            nights = [r.night for r in scope_frames]
+            first = min(nights) if nights else None
+            last = max(nights) if nights else None
+        else:
+            first, last = scope.first, scope.last
+            scope_frames = frame_records(pool.filter(night__range=(first, last)), self.keys)
+        self.first, self.last = first, last
+        self.scope_ids = {r.pk for r in scope_frames}
+        around = []
+        if first is not None:  # calibration frames that CALIB ABs outside the scope may use
+            nearby = pool.filter(night__range=(first - margin, last + margin))
+            nearby = nearby.exclude(dpr_catg="SCIENCE")
+            if scope.is_run:
+                nearby = nearby.exclude(run_id=scope.value)
+            else:
+                nearby = nearby.exclude(night__range=(first, last))
+            around = frame_records(nearby, self.keys)
+        self.frames = scope_frames + around
+        self.masters = self._masters(first, last, margin)
+
+    def in_scope(self, record):
+        return record.pk in self.scope_ids
+
+    def _masters(self, first, last, margin):
+        products = Product.objects.filter(instance__instrument=self.instance.instrument)
+        statics = products.filter(kind=ProductKind.STATIC).exclude(state="rejected")
+        masters = products.filter(kind=ProductKind.MASTER, state__in=USABLE_PRODUCT_STATES)
+        if first is None:
+            return product_records(statics, self.keys)
+        low = night_bounds_mjd(first - margin)[0]
+        high = night_bounds_mjd(last + margin)[1]
+        masters = masters.filter(mjd_obs__range=(low, high))
+        return product_records(statics, self.keys) + product_records(masters, self.keys)
+
+    def existing_calib_sources(self, settings):
+        """CALIB ABs in the database that stay as they are and can feed virtual calibrations:
+        those outside the scope, and processed ones inside it (not failed)."""
+        if self.first is None:
+            return []
+        margin = timedelta(days=settings.search_days + 1)
+        abs_ = AssociationBlock.objects.filter(
+            instance=self.instance, category=AbCategory.CALIB,
+            night__range=(self.first - margin, self.last + margin),
+        ).exclude(status__in=("failed", "cancelled", "upstream_failed"))  # fmt: skip
+        in_scope = Q(run_id=self.scope.value) if self.scope.is_run else Q(
+            night__range=(self.first, self.last)
+        )
+        abs_ = abs_.exclude(in_scope & ~Q(status__in=PROCESSED_STATES))
+        rows = list(abs_.values_list("id", "ab_name", "category", "raw_type", "action",
+                                     "products_expected", "night"))  # fmt: skip
+        if not rows:
+            return []
+        primaries = {
+            ab_id: frame
+            for ab_id, frame in AbInput.objects.filter(ab_id__in=[r[0] for r in rows], position=0)
+            .values_list("ab_id", "frame_id")
+        }
+        records = {
+            r.pk: r for r in frame_records(RawFrame.objects.filter(pk__in=primaries.values()), self.keys)
+        }
+        sources = []
+        for pk, name, category, raw_type, action, products, night in rows:
+            primary = records.get(primaries.get(pk))
+            if primary is None:
+                continue
+            sources.append(
+                engine.PlannedAB(
+                    name=name, action=None, action_name=action, category=category,
+                    raw_type=raw_type, event="", tag="", frames=[primary], match_key={},
+                    in_scope=False, existing_pk=pk,
+                    declared_products=[(p["name"], p["pro_catg"]) for p in products],
+                )
+            )  # fmt: skip
+        return sources
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def _write(instance, scope, plan, result):
+    existing = {
+        ab.ab_name: ab
+        for ab in AssociationBlock.objects.filter(
+            instance=instance, ab_name__in=[ab.name for ab in plan.abs]
+        ).only("id", "ab_name", "status")
+    }
+    in_scope = AssociationBlock.objects.filter(instance=instance)
+    in_scope = (
+        in_scope.filter(run_id=scope.value)
+        if scope.is_run
+        else in_scope.filter(night__range=(scope.first, scope.last))
+    )
+    if result.category:
+        in_scope = in_scope.filter(category=result.category)
+    if result.batch.ab_name:  # -a: that AB (and what it needs) only; the others stay
+        in_scope = in_scope.none()
+
+    pk_of, to_create, to_update = {}, [], []
+    for ab in plan.abs:
+        current = existing.get(ab.name)
+        if current is not None and current.status in PROCESSED_STATES:
+            result.unchanged_processed.append(ab.name)
+            pk_of[id(ab)] = current.pk
+            continue
+        row = _ab_row(instance, scope, ab, result.batch)
+        if current is not None:
+            row.pk = current.pk
+            to_update.append((ab, row))
+        else:
+            to_create.append((ab, row))
+    planned_names = {ab.name for ab in plan.abs}
+    stale = list(
+        in_scope.exclude(ab_name__in=planned_names)
+        .exclude(status__in=PROCESSED_STATES)
+        .exclude(dependants__status__in=PROCESSED_STATES)
+        .values_list("id", "ab_name")
+    )
+    if stale:
+        stale_ids = [pk for pk, _ in stale]
+        AbCalibration.objects.filter(source_ab_id__in=stale_ids).update(source_ab=None)
+        AssociationBlock.objects.filter(pk__in=stale_ids).delete()
+        result.removed = sorted(name for _, name in stale)
+
+    if to_update:
+        AssociationBlock.objects.bulk_update([row for _, row in to_update], AB_FIELDS)
+        updated_ids = [row.pk for _, row in to_update]
+        AbInput.objects.filter(ab_id__in=updated_ids).delete()
+        AbCalibration.objects.filter(ab_id__in=updated_ids).delete()
+        AssociationBlock.depends_on.through.objects.filter(
+            from_associationblock_id__in=updated_ids
+        ).delete()
+        for ab, row in to_update:
+            pk_of[id(ab)] = row.pk
+        result.updated = [ab.name for ab, _ in to_update]
+    created_rows = AssociationBlock.objects.bulk_create([row for _, row in to_create])
+    for (ab, _), row in zip(to_create, created_rows):
+        pk_of[id(ab)] = row.pk
+    result.created = [ab.name for ab, _ in to_create]
+
+    written = [ab for ab, _ in to_update] + [ab for ab, _ in to_create]
+    inputs, calibrations, links = [], [], []
+    Link = AssociationBlock.depends_on.through
+    for ab in written:
+        ab_pk = pk_of[id(ab)]
+        for position, frame in enumerate(ab.frames):
+            inputs.append(AbInput(ab_id=ab_pk, frame_id=frame.pk, tag=_tag(frame), position=position))
+        for position, calibration in enumerate(ab.calibrations):
+            calibrations.append(_calibration_row(ab_pk, position, calibration, pk_of))
+        for source in ab.depends_on:
+            source_pk = source.existing_pk or pk_of.get(id(source))
+            if source_pk is not None:
+                links.append(Link(from_associationblock_id=ab_pk, to_associationblock_id=source_pk))
+    AbInput.objects.bulk_create(inputs, batch_size=2000)
+    AbCalibration.objects.bulk_create(calibrations, batch_size=2000)
+    Link.objects.bulk_create(links, batch_size=2000, ignore_conflicts=True)
+
+
+def _tag(record):
+    values = record.values
+    return str(values.get("DO.CATG") or values.get("DO.CLASS") or values.get("RAW.TYPE") or "")
+
+
+def _calibration_row(ab_pk, position, calibration, pk_of):
+    record = calibration.record
+    row = AbCalibration(
+        ab_id=ab_pk, tag=calibration.tag, kind=calibration.kind, name=record.name,
+        pro_catg=str(record.values.get("PRO.CATG") or ""), delta_t=calibration.delta_t,
+        level=calibration.level, position=position,
+    )  # fmt: skip
+    if record.kind == "raw":
+        row.frame_id = record.pk
+    elif record.kind in ("master", "static"):
+        row.product_id = record.pk
+    else:
+        source = record.source_ab
+        row.source_ab_id = source.existing_pk or pk_of.get(id(source))
+    return row
+
+
+def _ab_row(instance, scope, ab, batch):
+    primary = ab.primary
+    values = primary.values
+    exptime = values.get("EXPTIME")
+    mjd = primary.mjd or 0.0
+    mjd_mod = mjd + (float(exptime) / 2 / 86400 if isinstance(exptime, (int, float)) else 0.0)
+    run_id = scope.value if scope.is_run else ""
+    date = run_id or (ab.night.isoformat() if ab.night else "")
+    obs_id = values.get("OBS.ID")
+    return AssociationBlock(
+        instance=instance,
+        batch=batch,
+        ab_name=ab.name,
+        batch_label=f"{ab.category}_{date}",
+        category=ab.category,
+        night=ab.night,
+        run_id=run_id,
+        raw_type=ab.raw_type,
+        action=ab.action_name,
+        recipe=(ab.action.recipe or "") if ab.action else "",
+        parameters=list(ab.action.parameters) if ab.action else [],
+        drs_type=instance.config.get("association", {}).get("drs_type", "CPL"),
+        ab_event=ab.event,
+        completeness=ab.completeness,
+        missing=ab.missing,
+        obs_prog_id=str(values.get("OBS.PROG.ID") or ""),
+        obs_mode="NONE" if ab.category == AbCategory.CALIB else str(values.get("OBS.MODE") or "UNKNOWN"),
+        obs_id=obs_id if isinstance(obs_id, int) and not isinstance(obs_id, bool) else None,
+        target=str(values.get("OBS.TARG.NAME") or values.get("OBJECT") or "")[:80],
+        mjd_obs=mjd,
+        mjd_obs_mod=mjd_mod,
+        prod_root_name=f"r.{ab.name}",
+        raw_match_key={k: v for k, v in ab.match_key.items()},
+        products_expected=[{"name": n, "pro_catg": c} for n, c in ab.products],
+        virtual=ab.virtual,
+        quality_level=ab.quality_level,
+    )

@@ -1,0 +1,256 @@
+"""The association plan of one `select`: how to find its calibrations without a scan.
+
+A select's where clause is split into
+- candidate conditions (no `inputFile.` key): evaluated once per candidate, not per AB;
+- match keys (`inputFile.K == K'`): candidates are bucketed by their values (a hash index);
+- time windows on MJD-OBS relative to `inputFile.MJD-OBS` (`between`, `tryBetween`, and
+  `<`/`>` for PREVIOUS/NEXT rules): each bucket is sorted by time and cut with bisection;
+- the rest (any other condition on `inputFile.`): evaluated on the few candidates left.
+
+Quality levels follow EDPS: 0 inside the calibration plan (`tryBetween`, or `between` when
+there is no tryBetween), 1 inside the extended validity (`between`), 2 with the widest
+window widened by `widen_factor`, 3 anywhere within `search_days`. Candidates of a lower
+level always win; within a level the closest in time wins.
+"""
+
+import math
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from dataclasses import dataclass
+
+from processing.oca import ast
+from processing.oca.evaluate import compile_condition
+
+TIME_KEY = "MJD-OBS"
+LEVELS = 4
+
+
+def flatten(condition):
+    """The terms of a top-level conjunction."""
+    if condition is None:
+        return []
+    if isinstance(condition, ast.And):
+        return [term for item in condition.items for term in flatten(item)]
+    return [condition]
+
+
+def refers_to_input(node):
+    if isinstance(node, ast.Key):
+        return node.of_input
+    if isinstance(node, (ast.Compare, ast.Arithmetic)):
+        return refers_to_input(node.left) or refers_to_input(node.right)
+    if isinstance(node, ast.Like):
+        return refers_to_input(node.value)
+    if isinstance(node, ast.Between):
+        return any(refers_to_input(n) for n in (node.value, node.low, node.high))
+    if isinstance(node, (ast.And, ast.Or)):
+        return any(refers_to_input(item) for item in node.items)
+    if isinstance(node, ast.Not):
+        return refers_to_input(node.item)
+    return False
+
+
+def _input_time_offset(node):
+    """c when node is `inputFile.MJD-OBS + c` (or − c, or alone); else None."""
+    if isinstance(node, ast.Key):
+        return 0.0 if node.of_input and node.name == TIME_KEY else None
+    if isinstance(node, ast.Arithmetic) and node.op in "+-":
+        left, right = node.left, node.right
+        if isinstance(right, ast.Literal) and isinstance(right.value, (int, float)):
+            base = _input_time_offset(left)
+            if base is not None:
+                return base + right.value if node.op == "+" else base - right.value
+        if node.op == "+" and isinstance(left, ast.Literal) and isinstance(left.value, (int, float)):
+            base = _input_time_offset(right)
+            if base is not None:
+                return base + left.value
+    return None
+
+
+def _is_candidate_time(node):
+    return isinstance(node, ast.Key) and not node.of_input and node.name == TIME_KEY
+
+
+def _window_of(term):
+    """(low, high, soft) in days relative to inputFile.MJD-OBS, for a time-window term."""
+    if isinstance(term, ast.Between) and _is_candidate_time(term.value):
+        low, high = _input_time_offset(term.low), _input_time_offset(term.high)
+        if low is not None and high is not None:
+            return low, high, term.soft
+    if isinstance(term, ast.Compare) and term.op in ("<", "<=", ">", ">="):
+        op, left, right = term.op, term.left, term.right
+        if _is_candidate_time(right):  # inputFile.MJD-OBS + c < MJD-OBS  →  MJD-OBS > …
+            op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}[op]
+            left, right = right, left
+        if _is_candidate_time(left):
+            offset = _input_time_offset(right)
+            if offset is not None:
+                if op in ("<", "<="):
+                    return -math.inf, offset, False
+                return offset, math.inf, False
+    return None
+
+
+def _match_key(term):
+    """(input keyword, candidate keyword) for `inputFile.K == K'`."""
+    if isinstance(term, ast.Compare) and term.op == "==":
+        left, right = term.left, term.right
+        if isinstance(left, ast.Key) and isinstance(right, ast.Key):
+            if left.of_input and not right.of_input:
+                return left.name, right.name
+            if right.of_input and not left.of_input:
+                return right.name, left.name
+    return None
+
+
+def _intersect(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a[0], b[0]), min(a[1], b[1])
+
+
+def level_windows(soft, hard, widen_factor, search_days):
+    """The time window of each quality level 0…3 (days relative to the AB), widest last."""
+
+    def clip(window):
+        low, high = window
+        return max(low, -search_days), min(high, search_days)
+
+    def widen(window):
+        low, high = window
+        return (
+            max(low * widen_factor, -search_days) if low < 0 else low,
+            min(high * widen_factor, search_days) if high > 0 else high,
+        )
+
+    if soft is not None:
+        first = clip(_intersect(soft, hard))
+    elif hard is not None:
+        first = clip(hard)
+    else:
+        return [(-search_days, search_days)] * LEVELS
+    second = clip(hard) if soft is not None and hard is not None else widen(first)
+    second = (min(second[0], first[0]), max(second[1], first[1]))
+    third = widen(second)
+    fourth = (-search_days if third[0] < 0 else third[0], search_days if third[1] > 0 else third[1])
+    return [first, second, third, fourth]
+
+
+def match_value(value):
+    """Canonical form for hashing match-key values: 2 == 2.0, floats to 9 significant digits."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)):
+        return float(f"{float(value):.9g}")
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+@dataclass
+class Found:
+    records: list  # chosen candidates, best first
+    levels: list  # their levels
+    nearest_beyond: object = None  # (record, delta, level) of the best candidate too far away
+
+
+class SelectPlan:
+    """How to answer one select for many ABs (see the module docstring)."""
+
+    def __init__(self, select, widen_factor, search_days):
+        self.select = select
+        filters, matches, residual = [], [], []
+        soft = hard = None
+        for term in flatten(select.condition):
+            window = _window_of(term)
+            if window is not None:
+                low, high, is_soft = window
+                if is_soft:
+                    soft = _intersect(soft, (low, high))
+                else:
+                    hard = _intersect(hard, (low, high))
+                continue
+            key = _match_key(term)
+            if key is not None:
+                matches.append(key)
+            elif refers_to_input(term):
+                residual.append(term)
+            else:
+                filters.append(term)
+        self.match_keys = tuple(matches)
+        self.timed = soft is not None or hard is not None
+        self.windows = level_windows(soft, hard, widen_factor, search_days)
+        self._filter = compile_condition(ast.And(tuple(filters))) if filters else None
+        self._residual = compile_condition(ast.And(tuple(residual))) if residual else None
+
+    def index(self, records):
+        return CandidateIndex(self, records)
+
+    def accepts(self, record):
+        return self._filter is None or self._filter(record.values, None)
+
+
+class CandidateIndex:
+    """Candidates of one select, bucketed by match-key values and sorted by time."""
+
+    def __init__(self, plan, records):
+        self.plan = plan
+        buckets = defaultdict(list)
+        for record in records:
+            if plan.accepts(record):
+                key = tuple(match_value(record.values.get(c)) for _, c in plan.match_keys)
+                buckets[key].append(record)
+        self.buckets = {}
+        for key, members in buckets.items():
+            timed = sorted((r for r in members if r.mjd is not None), key=lambda r: (r.mjd, r.name))
+            timeless = sorted((r for r in members if r.mjd is None), key=lambda r: r.name)
+            self.buckets[key] = ([r.mjd for r in timed], timed, timeless)
+
+    def find(self, primary, time, max_level, exclude=None):
+        """Best candidates for an AB whose primary frame is `primary` (values) at `time`.
+
+        Returns Found with up to maxRet records from the lowest level that offers at least
+        max(minRet, 1) of them; `exclude(record)` removes e.g. the AB's own products.
+        """
+        plan = self.plan
+        select = plan.select
+        key = tuple(match_value(primary.get(i)) for i, _ in plan.match_keys)
+        bucket = self.buckets.get(key)
+        if bucket is None:
+            return Found([], [])
+        times, timed, timeless = bucket
+
+        def usable(record):
+            if exclude is not None and exclude(record):
+                return False
+            return plan._residual is None or plan._residual(record.values, primary)
+
+        need = max(select.min_ret, 1)
+        take = None if select.max_ret < 0 else select.max_ret
+        static = [r for r in timeless if usable(r)]
+        if static:  # static calibrations have no time: level 0
+            chosen = static[:take] if take else static
+            return Found(chosen, [0] * len(chosen))
+        if time is None:
+            return Found([], [])
+        beyond = None
+        for level, (low, high) in enumerate(plan.windows):
+            start = bisect_left(times, time + low)
+            stop = bisect_right(times, time + high)
+            inside = [r for r in timed[start:stop] if usable(r)]
+            if len(inside) >= need:
+                inside.sort(key=lambda r: (abs(r.mjd - time), r.mjd, r.name))
+                chosen = inside[:take] if take else inside
+                if level <= max_level:
+                    return Found(chosen, [self._level(r.mjd - time) for r in chosen])
+                beyond = (chosen[0], chosen[0].mjd - time, level)
+                break
+        return Found([], [], nearest_beyond=beyond)
+
+    def _level(self, delta):
+        for level, (low, high) in enumerate(self.plan.windows):
+            if low <= delta <= high:
+                return level
+        return LEVELS - 1
