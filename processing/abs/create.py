@@ -93,6 +93,10 @@ class CreateResult:
                 {**_frame_entry(r), "raw_type": r.values.get("RAW.TYPE")}
                 for r in self.plan.unsupported
             ][:REPORT_LIMIT],
+            "not_created": [
+                {"ab": ab.name, "raw_type": ab.raw_type, "frames": len(ab.frames), "why": why}
+                for ab, why in self.plan.not_created
+            ][:REPORT_LIMIT],
             "notices": self.notices + self.plan.notices,
         }
 
@@ -157,7 +161,7 @@ def create_abs(instance, scope, *, category=None, ab_name=None, dry_run=False, u
             category=category or "", ab_name=ab_name or "", steps="C", created_by=_user(user),
             actor_name=actor_name or (user.get_username() if user else audit.cli_actor_name()),
         )
-        _write(instance, scope, plan, result)
+        _write(instance, scope, plan, result, settings)
         result.batch.summary = result.summary()
         result.batch.save(update_fields=["summary"])
         audit.record(
@@ -268,7 +272,8 @@ class _Loaded:
 
     def existing_calib_sources(self, settings):
         """CALIB ABs in the database that stay as they are and can feed virtual calibrations:
-        those outside the scope, and processed ones inside it (not failed)."""
+        those outside the scope, processed ones inside it (not failed), and, when this call
+        makes no CALIB ABs (--mode SCIENCE, a date reusing its month's set), all of them."""
         if self.first is None:
             return []
         margin = timedelta(days=settings.search_days + 1)
@@ -279,7 +284,8 @@ class _Loaded:
         in_scope = Q(run_id=self.scope.value) if self.scope.is_run else Q(
             night__range=(self.first, self.last)
         )
-        abs_ = abs_.exclude(in_scope & ~Q(status__in=PROCESSED_STATES))
+        if settings.new_calib_abs:  # the scope's unprocessed CALIB ABs are made anew
+            abs_ = abs_.exclude(in_scope & ~Q(status__in=PROCESSED_STATES))
         rows = list(abs_.values_list("id", "ab_name", "category", "raw_type", "action",
                                      "products_expected", "night"))  # fmt: skip
         if not rows:
@@ -311,7 +317,7 @@ class _Loaded:
 # --- writing ------------------------------------------------------------------------------
 
 
-def _write(instance, scope, plan, result):
+def _write(instance, scope, plan, result, settings):
     existing = {
         ab.ab_name: ab
         for ab in AssociationBlock.objects.filter(
@@ -326,6 +332,8 @@ def _write(instance, scope, plan, result):
     )
     if result.category:
         in_scope = in_scope.filter(category=result.category)
+    if not settings.new_calib_abs:  # the CALIB ABs in place are reused, never removed
+        in_scope = in_scope.exclude(category=AbCategory.CALIB)
     if result.batch.ab_name:  # -a: that AB (and what it needs) only; the others stay
         in_scope = in_scope.none()
 

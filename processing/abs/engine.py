@@ -103,6 +103,7 @@ class Plan:
     unsupported: list  # in-scope Records classified but taken by no organisation rule
     notices: list
     in_scope_names: list  # every AB the scope's frames make (before -a/--mode choices)
+    not_created: list = field(default_factory=list)  # in-scope ABs left out, with why
 
 
 def classify(ruleset, records):
@@ -280,7 +281,22 @@ def plan_abs(ruleset, settings, frames, in_scope, masters, existing_calib_abs):
         r for r in in_scope_frames if "RAW.TYPE" in r.values and id(r) not in used
     ]
     names = sorted(ab.name for ab in planned if ab.in_scope)
-    return Plan(kept, unclassified, unsupported, notices, names)
+    kept_ids = {id(ab) for ab in kept}
+    not_created = [(ab, _why_not_created(ab, settings)) for ab in planned
+                   if ab.in_scope and id(ab) not in kept_ids]
+    return Plan(kept, unclassified, unsupported, notices, names, not_created)
+
+
+def _why_not_created(ab, settings):
+    if settings.ab_name:
+        return f"-a {settings.ab_name} selects another AB"
+    if settings.category and ab.category != settings.category:
+        return f"--mode {settings.category}"
+    if ab.category == AbCategory.CALIB and settings.complete_mode:
+        return "COMPLETE_MODE: no science AB of the scope needs its products"
+    if ab.category == AbCategory.CALIB and not settings.new_calib_abs:
+        return "the month's calibration set is reused"
+    return "calSelector raw2master: masters come from the product registry"
 
 
 def _select_kept(planned, settings):

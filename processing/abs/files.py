@@ -234,9 +234,7 @@ def import_abs(instance, paths, *, user=None, actor_name=None):
                 f"INSTRUMENT {ab.instrument} is not the instrument of {instance.name}")})  # fmt: skip
             continue
         texts.append(ab)
-    # CALIB ABs first, so that science ABs find the ABs they depend on.
-    texts.sort(key=lambda t: (t.fields["category"] != AbCategory.CALIB, t.fields["mjd_obs"]))
-    for text in texts:
+    for text in _dependencies_first(texts):
         try:
             with transaction.atomic():
                 outcome = _import_one(instance, text)
@@ -251,6 +249,28 @@ def import_abs(instance, paths, *, user=None, actor_name=None):
         detail={"failed": result.failed[:100]},
     )  # fmt: skip
     return result
+
+
+def _dependencies_first(texts):
+    """The ABs in an order where every AB comes after the ABs whose products it uses."""
+    by_name = {t.fields["ab_name"]: t for t in texts}
+    ordered, state = [], {}
+
+    def visit(text):
+        name = text.fields["ab_name"]
+        if state.get(name):
+            return  # done, or on the current path (a cycle: the import reports it)
+        state[name] = "visiting"
+        needed = set(text.depends_on) | {c[6] for c in text.calibrations if c[6]}
+        for other in sorted(needed):
+            if other in by_name:
+                visit(by_name[other])
+        state[name] = "done"
+        ordered.append(text)
+
+    for text in sorted(texts, key=lambda t: (t.fields["mjd_obs"], t.fields["ab_name"])):
+        visit(text)
+    return ordered
 
 
 def _ab_paths(paths, result):

@@ -65,6 +65,12 @@ class Command(BaseCommand):
         for item in summary["incomplete"][:LISTED]:
             out.write(self.style.WARNING(f"  INCOMPLETE {item['ab']}: " + "; ".join(item["missing"])))
         self._listed(out, "incomplete", summary["incomplete"])
+        if summary["not_created"]:
+            reasons = {}
+            for entry in summary["not_created"]:
+                reasons[entry["why"]] = reasons.get(entry["why"], 0) + 1
+            for why, count in reasons.items():
+                out.write(f"  {count} AB(s) of the scope not created: {why}")
         for kind in ("unclassified", "unsupported"):
             entries = summary[kind]
             if entries:
