@@ -45,6 +45,7 @@ demo: $(VENV)/.installed demo-stop
 	$(PY) manage.py demo_user
 	$(PY) manage.py simulate_nights --instance NACO --start $(DEMO_START) --nights $(DEMO_NIGHTS) --out var/data/raw --seed 1
 	-$(PY) manage.py import_headers --instance NACO var/data/raw
+	$(PY) manage.py create_abs --instance NACO -m $(shell echo $(DEMO_START) | cut -c1-7)
 	@setsid nohup $(PY) manage.py qcluster > $(LOG)/qcluster.log 2>&1 < /dev/null & echo $$! > $(RUN)/qcluster.pid
 	@setsid nohup $(PY) manage.py runserver --noreload $(DEMO_HOST):$(DEMO_PORT) > $(LOG)/web.log 2>&1 < /dev/null & echo $$! > $(RUN)/web.pid
 	@$(PY) scripts/wait_for_http.py http://$(DEMO_HOST):$(DEMO_PORT)/accounts/login/ 60

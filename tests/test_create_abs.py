@@ -558,3 +558,16 @@ class TestCommand:
         with pytest.raises(CommandError, match=r"rules of NACO do not parse: .*rules.oca:1:13: "
                                                r"unexpected '=': in a condition, equality is written '=='"):
             call_command("create_abs", "--instance", "NACO", "-d", NIGHT, stdout=StringIO())
+
+
+@pytest.mark.django_db
+def test_instances_with_historical_ab_files_refuse_to_create_them(naco):
+    naco.ab_source, naco.ab_source_date = "import", date(2009, 6, 16)
+    naco.config = {**naco.config, "ab_source": {"mode": "import", "import_dir": "/abs"}}
+    naco.save()
+    with pytest.raises(CreateAbsError, match=r"NACO takes the ABs of nights before 2009-06-16 "
+                                             r"from historical AB files .*import_abs --instance NACO /abs/"):
+        make(naco, date_scope("2009-06-15"))
+    with pytest.raises(CreateAbsError, match="2009-06 straddles 2009-06-16"):
+        make(naco, Scope.for_month("2009-06"))
+    assert make(naco, date_scope("2009-06-16")).created  # from create_from on: createAB

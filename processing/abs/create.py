@@ -23,6 +23,7 @@ from processing.choices import (
     PROCESSED_STATES,
     USABLE_PRODUCT_STATES,
     AbCategory,
+    AbSource,
     ProductKind,
     ScopeKind,
 )
@@ -133,6 +134,7 @@ def create_abs(instance, scope, *, category=None, ab_name=None, dry_run=False, u
         )
     if ab_name and not scope.is_run:
         raise CreateAbsError("-a selects one AB of a run: use it with -r RUN_ID")
+    _check_ab_source(instance, scope)
     try:
         ruleset = ruleset_of(instance)
     except OcaSyntaxError as exc:
@@ -173,6 +175,31 @@ def create_abs(instance, scope, *, category=None, ab_name=None, dry_run=False, u
                     if k in ("abs", "created", "updated", "per_raw_type")},
         )  # fmt: skip
     return result
+
+
+def _check_ab_source(instance, scope):
+    """ab_source = import: nights before `create_from` take historical AB files, not createAB."""
+    if instance.ab_source != AbSource.IMPORT:
+        return
+    create_from = instance.ab_source_date
+    if scope.is_run:
+        historical = create_from is None
+    else:
+        historical = create_from is None or scope.first < create_from
+        if historical and create_from is not None and scope.last >= create_from:
+            raise CreateAbsError(
+                f"{scope} straddles {create_from}, from which {instance.name} creates its ABs "
+                f"(before it, ABs come from AB files): create the dates from {create_from} on "
+                "one by one, and import the earlier ones"
+            )
+    if historical:
+        folder = instance.config.get("ab_source", {}).get("import_dir", "")
+        since = f" before {create_from}" if create_from else ""
+        raise CreateAbsError(
+            f"instance {instance.name} takes the ABs of nights{since} from historical AB "
+            f"files (ab_source = import), so createAB does not make them for {scope}: run "
+            f"`python manage.py import_abs --instance {instance.name} {folder or 'DIR'}/…`"
+        )
 
 
 def _user(user):
