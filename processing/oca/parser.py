@@ -5,6 +5,8 @@ preprocessor (comments, #include, #define). Errors are OcaSyntaxError with the f
 and column of the original text and the tokens that were expected there.
 """
 
+import difflib
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -24,8 +26,7 @@ TOKEN_NAMES = {
     "SIGNED_INT": "an integer", "COMPARE": "a comparison (== != < > <= >=)",
     "ADD_OP": "'+' or '-'", "MUL_OP": "'*' or '/'", "SEMICOLON": "';'", "LBRACE": "'{'",
     "RBRACE": "'}'", "LPAR": "'('", "RPAR": "')'", "COMMA": "','", "EQUAL": "'='",
-    "IF": "'if'", "THEN": "'then'", "SELECT": "'select'", "ACTION": "'action'",
-    "RECIPE": "'recipe'", "PRODUCT": "'product'", "$END": "end of file",
+    "$END": "end of file",
 }
 
 
@@ -35,11 +36,25 @@ def _parser():
                 maybe_placeholders=False)
 
 
+def _keyword(token):
+    """The word of a keyword terminal (`IF`, `_AND`: /and(?!…)/), else None."""
+    try:
+        pattern = _parser().get_terminal(token).pattern
+    except KeyError:
+        return None
+    if pattern.type == "str":
+        return pattern.value if pattern.value.isalpha() else None
+    match = re.fullmatch(r"([A-Za-z]+)\(\?!\[[^\]]*\]\)", pattern.value)
+    return match.group(1) if match else None
+
+
 def _expected_names(expected):
     names = set()
     for token in expected:
         if token in TOKEN_NAMES:
             names.add(TOKEN_NAMES[token])
+        elif _keyword(token):
+            names.add(f"'{_keyword(token)}'")
         elif token.startswith("__ANON") or token.isupper() is False:
             names.add(token)
         else:
@@ -189,29 +204,117 @@ class _Build(Transformer):
         return items
 
 
+# A ';' is missing when the parser needs one and meets the start of the next statement, or
+# the end of a block, instead; where a ';' is optional (after '}'), those are expected too.
+NEXT_STATEMENT = {"RBRACE", "SELECT", "IF", "ACTION", "RECIPE", "PRODUCT"}
+NEXT_WORDS = ("minRet", "maxRet")
+
+
+def _expected_words(expected):
+    """The keywords among the expected tokens (for 'did you mean')."""
+    return [word for word in map(_keyword, expected) if word]
+
+
+def _line_column(text, offset):
+    """1-based line and column of a character offset in the preprocessed text."""
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - text.rfind("\n", 0, offset)
+
+
+def _after_previous(text, offset):
+    """(line, column) just after the last non-blank character before offset, or None."""
+    i = offset - 1
+    while i >= 0 and text[i].isspace():
+        i -= 1
+    if i < 0:
+        return None
+    line, column = _line_column(text, i)
+    return line, column + 1
+
+
+def _unclosed_brace(text, stop):
+    """Offset of the last '{' before stop that no '}' closes (strings skipped), or None."""
+    opened, i = [], 0
+    while i < stop:
+        c = text[i]
+        if c == '"':
+            j = text.find('"', i + 1)
+            newline = text.find("\n", i + 1)
+            if j < 0 or (0 <= newline < j):
+                j = newline if newline >= 0 else stop
+            i = j + 1
+            continue
+        if c == "{":
+            opened.append(i)
+        elif c == "}" and opened:
+            opened.pop()
+        i += 1
+    return opened[-1] if opened else None
+
+
 def _syntax_error(exc, source):
-    origin = source.origin(exc.line if exc.line and exc.line > 0 else len(source.origins) + 1)
+    """OcaSyntaxError at the original file, line and column, with what to write instead."""
+    text = source.text
+    line = exc.line if exc.line and exc.line > 0 else len(source.origins) + 1
     column = exc.column if exc.column and exc.column > 0 else 1
-    note = " (in the text after macro expansion)" if origin.expanded else ""
-    if isinstance(exc, UnexpectedCharacters):
+    token = getattr(exc, "token", None)
+    at_end = isinstance(exc, UnexpectedEOF) or (token is not None and token.type == "$END")
+    expected = getattr(exc, "expected", None) or getattr(exc, "allowed", None) or set()
+    hint = ""
+    if at_end:
+        # Report the end of the last statement (where the missing text goes), not its start.
+        end = _after_previous(text, len(text))
+        if end:
+            line, column = end
+        message = f"unexpected end of file; expected {_expected_names(expected)}"
+        brace = _unclosed_brace(text, len(text))
+        if brace is not None and "RBRACE" in expected:
+            b_line, b_column = _line_column(text, brace)
+            b_origin = source.origin(b_line)
+            place = f"line {b_origin.line}, column {b_column}"
+            if b_origin.file != source.origin(line).file:
+                place = f"{b_origin.file}:{b_origin.line}:{b_column}"
+            hint = f" (the '{{' at {place} is never closed)"
+    elif isinstance(exc, UnexpectedCharacters):
         char = exc.char
         if char == '"':
             message = "unterminated string: a '\"' without its closing '\"' on the same line"
+        elif char == "'":
+            message = "unexpected character \"'\": strings are written in double quotes"
         else:
             message = f"unexpected character {char!r}; expected {_expected_names(exc.allowed)}"
-    elif isinstance(exc, UnexpectedEOF):
-        message = f"unexpected end of file; expected {_expected_names(exc.expected)}"
     elif isinstance(exc, UnexpectedToken):
-        token = exc.token
-        if str(token) == "=" and "COMPARE" in exc.expected:
+        offset = token.start_pos if token.start_pos is not None else 0
+        word = str(token)
+        previous = text[:offset].rstrip()
+        if word == "=" and "COMPARE" in expected:
             message = "unexpected '=': in a condition, equality is written '=='"
-        elif token.type == "$END":
-            message = f"unexpected end of file; expected {_expected_names(exc.expected)}"
+        elif word == "=" and previous.endswith("=") and not expected & {"COMPARE", "LPAR"}:
+            line, column = _line_column(text, len(previous) - 1)
+            message = "unexpected '==': an assignment in { } is written KEY = value"
+        elif "SEMICOLON" in expected and not (expected & NEXT_STATEMENT) and (
+                expected == {"SEMICOLON"} or token.type in NEXT_STATEMENT or word in NEXT_WORDS):
+            end = _after_previous(text, offset)
+            if end:
+                line, column = end
+            message = f"missing ';' before {word!r}"
         else:
-            message = f"unexpected {str(token)!r}; expected {_expected_names(exc.expected)}"
+            message = f"unexpected {word!r}; expected {_expected_names(expected)}"
+            words = _expected_words(expected)
+            same = [w for w in words if w.lower() == word.lower()]
+            close = difflib.get_close_matches(word, words, n=1, cutoff=0.7)
+            if previous.endswith('"') and offset == len(previous) and token.type == "NAME":
+                hint = (" (it follows a string directly: is a '\"' missing or one too many "
+                        "earlier on this line?)")
+            elif token.type == "NAME" and same:
+                hint = f" (keywords are written in lower case: '{same[0]}')"
+            elif token.type == "NAME" and close:
+                hint = f" (did you mean '{close[0]}'?)"
     else:
         message = str(exc).splitlines()[0]
-    return OcaSyntaxError(origin.file, origin.line, column, message + note)
+    origin = source.origin(line)
+    note = " (in the text after macro expansion)" if origin.expanded else ""
+    return OcaSyntaxError(origin.file, origin.line, column, message + hint + note)
 
 
 def parse_rules(text, source="<rules>", include_dirs=()):

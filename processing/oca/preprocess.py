@@ -2,9 +2,11 @@
 
 DFOS compiles `<instr>.h` with gcc's preprocessor into one `.RLS` file: `#include` pulls in
 the classification, organisation and association files, `#define` names repeated
-conditions (object-like and function-like macros), `#ifdef`/`#ifndef`/`#if`/`#else`/
-`#endif` switch parts on and off. Comments (`//`, `/* */`) are blanked here too, so that
-the parser's line and column numbers stay those of the original file.
+conditions (object-like and function-like macros), `#ifdef`/`#ifndef`/`#if`/`#elif`/
+`#else`/`#endif` switch parts on and off (`#if` takes C integer expressions with
+`defined`). Comments (`//`, `/* */`) are blanked here too, so that the parser's line and
+column numbers stay those of the original file; CRLF and CR line ends and a byte-order
+mark are read as gcc reads them.
 
 The result keeps, for every output line, the file and line it came from, so that a syntax
 error names the place an operator has to edit — also inside an included file.
@@ -16,6 +18,8 @@ from pathlib import Path
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 DIRECTIVE = re.compile(r"^\s*#\s*([A-Za-z]*)\s*(.*)$")
+DEFINED = re.compile(r"\bdefined\s*(?:\(\s*([A-Za-z_]\w*)\s*\)|([A-Za-z_]\w*))", re.A)
+IF_TOKEN = re.compile(r"\d+[uUlL]*|[A-Za-z_][A-Za-z0-9_]*|&&|\|\||==|!=|<=|>=|[-+*/%()!~<>]")
 MAX_INCLUDE_DEPTH = 32
 MAX_EXPANSIONS = 10_000
 
@@ -99,13 +103,17 @@ class Preprocessor:
     # --- files --------------------------------------------------------------------------
 
     def run(self, text, source):
-        self._file(text, str(source), directory=None, stack=())
+        path = Path(str(source))
+        stack = (str(path.resolve()),) if path.is_file() else ()
+        self._file(text, str(source), directory=None, stack=stack)
         return Source("\n".join(self.lines), self.origins, self.files)
 
     def _file(self, text, name, directory, stack):
         self.files.append(name)
+        # Windows (CRLF) and old Mac (CR) line ends, and a byte-order mark, as gcc reads them.
+        text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
         raw_lines = strip_comments(text, name).split("\n")
-        conditions = []  # [(active, seen_true_branch, line)]
+        conditions = []  # [active, seen_true_branch, line, seen_else]
         index = 0
         while index < len(raw_lines):
             number = index + 1
@@ -144,16 +152,27 @@ class Preprocessor:
             if not macro:
                 error(f"#{word} needs a macro name")
             truth = (macro.group(0) in self.macros) == (word == "ifdef")
-            conditions.append([active and truth, truth, number])
+            conditions.append([active and truth, truth, number, False])
         elif word == "if":
-            truth = self._if_value(rest, name, number)
-            conditions.append([active and truth, truth, number])
+            # As in gcc, the expression of a group that is skipped anyway is not evaluated.
+            truth = self._if_value(rest, name, number) if active else False
+            conditions.append([active and truth, truth, number, False])
+        elif word == "elif":
+            if not conditions or conditions[-1][3]:
+                error("#elif without #if" if not conditions else "#elif after #else")
+            outer = all(c[0] for c in conditions[:-1])
+            truth = outer and not conditions[-1][1] and self._if_value(rest, name, number)
+            conditions[-1][0] = truth
+            conditions[-1][1] = conditions[-1][1] or truth
         elif word == "else":
             if not conditions:
                 error("#else without #if")
+            if conditions[-1][3]:
+                error(f"second #else for the #if of line {conditions[-1][2]}")
             outer = all(c[0] for c in conditions[:-1])
             conditions[-1][0] = outer and not conditions[-1][1]
             conditions[-1][1] = True
+            conditions[-1][3] = True
         elif word == "endif":
             if not conditions:
                 error("#endif without #if")
@@ -170,17 +189,26 @@ class Preprocessor:
             return
         else:
             error(f"unknown preprocessor directive '#{word}' "
-                  "(expected #include, #define, #undef, #ifdef, #ifndef, #if, #else or #endif)")
+                  "(expected #include, #define, #undef, #ifdef, #ifndef, #if, #elif, #else "
+                  "or #endif)")
 
     def _if_value(self, rest, name, number):
-        text = re.sub(r"defined\s*\(?\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)?",
-                      lambda m: "1" if m.group(1) in self.macros else "0", rest)
+        """The truth of a #if/#elif expression, as gcc computes it for integers.
+
+        defined(NAME) / defined NAME, macros expanded, names left over are 0; integers,
+        ( ), ! ~ unary - +, * / %, + -, < <= > >=, == !=, &&, ||.
+        """
+        text = DEFINED.sub(lambda m: "1" if (m.group(1) or m.group(2)) in self.macros else "0",
+                           rest)
         text = self._expand(text, name, number).strip()
-        if re.fullmatch(r"!?\s*-?\d+", text):
-            negate = text.startswith("!")
-            value = int(text.lstrip("!").strip()) != 0
-            return value != negate
-        raise OcaSyntaxError(name, number, 1, f"#if needs a number or defined(NAME), got '{rest}'")
+        tokens = IF_TOKEN.findall(text)
+        if not text or "".join(tokens) != re.sub(r"\s+", "", text):
+            raise OcaSyntaxError(name, number, 1, f"#if: cannot read the expression '{rest}' "
+                                 "(integers, defined(NAME), ! && || == != < > <= >= + - * / ( ))")
+        try:
+            return _IfExpression(tokens).value() != 0
+        except (ValueError, ZeroDivisionError) as exc:
+            raise OcaSyntaxError(name, number, 1, f"#if: {exc} in '{rest}'") from None
 
     def _define(self, rest, error):
         match = re.match(r"([A-Za-z_][A-Za-z0-9_]*)(\(([^)]*)\))?\s*(.*)$", rest, re.S)
@@ -298,6 +326,66 @@ class Preprocessor:
             current.append(c)
             j += 1
         return None, i
+
+
+class _IfExpression:
+    """A recursive-descent reader of a #if expression's tokens (C precedence)."""
+
+    BINARY = [("||",), ("&&",), ("==", "!="), ("<", "<=", ">", ">="), ("+", "-"), ("*", "/", "%")]
+
+    def __init__(self, tokens):
+        self.tokens, self.i = tokens, 0
+
+    def value(self):
+        result = self._binary(0)
+        if self.i != len(self.tokens):
+            raise ValueError(f"unexpected '{self.tokens[self.i]}'")
+        return result
+
+    def _peek(self):
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def _binary(self, level):
+        if level == len(self.BINARY):
+            return self._unary()
+        left = self._binary(level + 1)
+        while self._peek() in self.BINARY[level]:
+            op = self.tokens[self.i]
+            self.i += 1
+            right = self._binary(level + 1)
+            if op in ("/", "%") and right == 0:
+                raise ZeroDivisionError("division by zero")
+            left = {
+                "||": lambda: int(bool(left) or bool(right)),
+                "&&": lambda: int(bool(left) and bool(right)),
+                "==": lambda: int(left == right), "!=": lambda: int(left != right),
+                "<": lambda: int(left < right), "<=": lambda: int(left <= right),
+                ">": lambda: int(left > right), ">=": lambda: int(left >= right),
+                "+": lambda: left + right, "-": lambda: left - right,
+                "*": lambda: left * right,
+                "/": lambda: int(left / right), "%": lambda: left - int(left / right) * right,
+            }[op]()
+        return left
+
+    def _unary(self):
+        token = self._peek()
+        if token is None:
+            raise ValueError("the expression ends too early")
+        self.i += 1
+        if token in ("!", "~", "-", "+"):
+            value = self._unary()
+            return {"!": int(not value), "~": ~value, "-": -value, "+": value}[token]
+        if token == "(":
+            value = self._binary(0)
+            if self._peek() != ")":
+                raise ValueError("missing ')'")
+            self.i += 1
+            return value
+        if token[0].isdigit():
+            return int(token.rstrip("uUlL"))
+        if IDENTIFIER.fullmatch(token):
+            return 0  # a name that is no macro is 0, as in C
+        raise ValueError(f"unexpected '{token}'")
 
 
 def preprocess(text, source="<rules>", include_dirs=()):
