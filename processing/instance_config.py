@@ -255,6 +255,21 @@ def _json_ready(config):
     return config
 
 
+def _rules_hash(config_path, rules_path):
+    """Parse the rules (a syntax error stops the load) and hash them with their #includes,
+    so that editing an included file counts as a change of the rules."""
+    from processing.oca import OcaSyntaxError, parse_rules_file
+
+    try:
+        ruleset = parse_rules_file(rules_path)
+    except OcaSyntaxError as exc:
+        raise InstanceConfigError(config_path, "processing.rules", str(exc)) from None
+    digest = hashlib.sha256()
+    for name in ruleset.files:
+        digest.update(Path(name).read_bytes())
+    return digest.hexdigest()
+
+
 def load_instance(directory):
     """Validate one instance directory and create or update its Instance row.
 
@@ -268,6 +283,7 @@ def load_instance(directory):
     config, text = parse_config(config_path)
     rules_path = directory / config["processing"]["rules"]
     rules_text = rules_path.read_text(encoding="utf-8")
+    rules_hash = _rules_hash(config_path, rules_path)
     section = config["instance"]
     values = {
         "description": section["description"],
@@ -291,7 +307,7 @@ def load_instance(directory):
         "config_hash": hashlib.sha256(text.encode()).hexdigest(),
         "rules_path": str(rules_path),
         "rules_text": rules_text,
-        "rules_hash": hashlib.sha256(rules_text.encode()).hexdigest(),
+        "rules_hash": rules_hash,
     }
     with transaction.atomic():
         instance = Instance.objects.filter(name=section["name"]).first()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from processing.instance_config import InstanceConfigError, parse_config
+from processing.instance_config import InstanceConfigError, load_instance, parse_config
 from processing.models import AuditEvent, CalSelectorPeriod, Instance
 
 INSTANCES = Path(__file__).resolve().parent.parent / "processing" / "instances"
@@ -157,3 +157,25 @@ def test_check_only_validates(instances_dir):
     call_command("load_instances", "--dir", str(instances_dir), "--check", stdout=out)
     assert "NACO: valid" in out.getvalue()
     assert not Instance.objects.exists()
+
+
+@pytest.mark.django_db
+def test_rules_that_do_not_parse_stop_the_load_with_file_line_and_column(instances_dir):
+    rules = instances_dir / "NACO" / "rules.oca"
+    rules.write_text(rules.read_text() + "\nselect execute(DARK) from inputFiles where\n")
+    with pytest.raises(InstanceConfigError, match=r"config.toml: processing.rules: .*rules.oca:\d+:\d+: "
+                                                  r"unexpected end of file"):
+        load_instance(instances_dir / "NACO")
+
+
+@pytest.mark.django_db
+def test_editing_an_included_rules_file_is_a_change(instances_dir):
+    directory = instances_dir / "NACO"
+    rules = directory / "rules.oca"
+    (directory / "macros.h").write_text('#define IS_DARK DPR.TYPE == "DARK"\n')
+    rules.write_text('#include "macros.h"\n' + rules.read_text())
+    load(instances_dir)
+    before = Instance.objects.get(name="NACO").rules_hash
+    (directory / "macros.h").write_text('#define IS_DARK DPR.TYPE == "DARK,DETCHECK"\n')
+    assert "NACO: updated" in load(instances_dir)
+    assert Instance.objects.get(name="NACO").rules_hash != before
