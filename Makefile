@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 RUN := var/run
 LOG := var/log
 
-.PHONY: demo demo-stop test test-sqlite test-postgres bench install clean help
+.PHONY: demo demo-stop test test-sqlite test-postgres bench bench-abs install clean help
 
 help:
 	@echo "make demo       install, migrate, load instances, simulate and import NACO nights, start the"
@@ -87,6 +87,9 @@ test-postgres: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_import_headers.py
+
+bench-abs: $(VENV)/.installed
+	$(PY) benchmarks/bench_create_abs.py
 
 clean: demo-stop
 	rm -rf var/ .pytest_cache

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from processing.oca import ast
 from processing.oca.evaluate import compile_condition
+from processing.oca.ruleset import keys_of
 
 TIME_KEY = "MJD-OBS"
 LEVELS = 4
@@ -184,12 +185,36 @@ class SelectPlan:
         self.windows = level_windows(soft, hard, widen_factor, search_days)
         self._filter = compile_condition(ast.And(tuple(filters))) if filters else None
         self._residual = compile_condition(ast.And(tuple(residual))) if residual else None
+        # The candidate conditions read only candidate keywords: their result is a function
+        # of these values, so it is computed once per distinct combination (see accepts).
+        names = {key.name for term in filters for key in keys_of(term)}
+        self._filter_keys = tuple(sorted(names))
+        self._accepted = {}
 
     def index(self, records):
         return CandidateIndex(self, records)
 
     def accepts(self, record):
-        return self._filter is None or self._filter(record.values, None)
+        if self._filter is None:
+            return True
+        values = record.values
+        try:
+            memo = tuple(_memo_key(values.get(name)) for name in self._filter_keys)
+            accepted = self._accepted.get(memo)
+        except TypeError:  # an unhashable value (a list): evaluate it directly
+            return self._filter(values, None)
+        if accepted is None:
+            accepted = self._accepted[memo] = self._filter(values, None)
+        return accepted
+
+
+def _memo_key(value):
+    """A value as a dict key that never merges values the evaluator tells apart: 1, 1.0
+    and True are equal in Python but not as text; 0.0 and -0.0 print differently."""
+    kind = type(value)
+    if kind is float and value == 0.0:
+        return kind, value, math.copysign(1.0, value)
+    return kind, value
 
 
 class CandidateIndex:
