@@ -5,23 +5,24 @@ sizes in the same run, against a naive association scan (issue 3, point 6).
         [--database postgres://…/phoenix_bench_abs] [--year 2009] [--seed 1]
         [--rounds 3] [--baseline-abs 150] [--profile] [--keep-database]
 
-For each size it starts from a fresh database (a temporary SQLite file, or the PostgreSQL
-database named by --database, dropped and re-created), loads the instances, and writes the
-headers of N NACO frames straight into the data pool with bulk_create: about 275 frames a
-night from 1 January of --year on (10 000 frames are the year's first five weeks, 100 000 the
-whole year), with twilight flats, darks for every setting used, jitter science of ten
-programmes in several filters, cameras and read-out modes, standard stars and ~14 % of modes
-the NACO rules do not reduce (acquisitions, spectroscopy, polarimetry, coronagraphy, lamp
-flats). Keywords are those the importer stores for a simulated NACO frame (~190 keywords,
-~5 kB of JSON per frame); no FITS files, the stored header blob is empty.
+For each size it starts from a fresh database (a temporary SQLite file, or on the PostgreSQL
+server of --database …/NAME the database NAME_<size>, dropped and re-created), loads the
+instances, and writes the headers of N NACO frames straight into the data pool with
+bulk_create: about 275 frames a night from 1 January of --year on (10 000 frames are the
+year's first five weeks, 100 000 the whole year), with twilight flats, darks for every
+setting used, jitter science of ten programmes in several filters, cameras and read-out
+modes, standard stars and ~14 % of modes the NACO rules do not reduce (acquisitions,
+spectroscopy, polarimetry, coronagraphy, lamp flats). Keywords are those the importer stores
+for a simulated NACO frame (~190 keywords, ~5 kB of JSON per frame); no FITS files, the
+stored header blob is empty.
 
 It then times `create_abs(NACO, month)` for the twelve months in sequence (COMPLETE_MODE,
 calSelector raw2raw, database writes included), and a second pass over the year, which must
-replace every AB in place; both --rounds times (every AB removed in between), medians
-reported. At the largest size it also times the association of one month (the engine's
-index: match keys hashed, times sorted and bisected) against a naive baseline that, for each
-AB and select, evaluates the select's compiled condition on every candidate; the baseline
-runs on a sample of ABs and is extrapolated to the month (said in the output).
+replace every AB in place; both --rounds times, alternating the sizes (every AB removed in
+between), medians reported. At the largest size it also times the association of one month
+(the engine's index: match keys hashed, times sorted and bisected) against a naive baseline
+that, for each AB and select, evaluates the select's compiled condition on every candidate;
+the baseline runs on a sample of ABs and is extrapolated to the month (said in the output).
 Prints one JSON line with the figures at the end. Timings are never test assertions.
 """
 
@@ -56,8 +57,9 @@ def main():
     parser.add_argument("--frames", type=int, help="one size only (same as --sizes N)")
     parser.add_argument(
         "--database",
-        help="postgres://…/DBNAME of a database the benchmark may drop and re-create "
-        "(default: a temporary SQLite file); dropped at the end unless --keep-database",
+        help="postgres://…/NAME of a server where the benchmark may create and drop the "
+        "databases NAME_<size> (default: temporary SQLite files); dropped at the end "
+        "unless --keep-database",
     )
     parser.add_argument("--year", type=int, default=2009)
     parser.add_argument("--seed", type=int, default=1)
@@ -66,9 +68,10 @@ def main():
     parser.add_argument("--baseline-abs", type=int, default=150,
                         help="ABs of that month the naive scan is measured on (extrapolated)")
     parser.add_argument("--rounds", type=int, default=3,
-                        help="rounds of both passes per size (ABs removed in between); medians")
+                        help="rounds of both passes per size, alternating the sizes (ABs "
+                        "removed in between); medians are reported")
     parser.add_argument("--keep-database", action="store_true",
-                        help="leave the last size's database (PostgreSQL) or SQLite file")
+                        help="leave the databases (or SQLite files) for inspection")
     parser.add_argument("--profile", action="store_true",
                         help="cProfile the first pass of the largest size; top functions on stderr")
     args = parser.parse_args()
@@ -89,22 +92,35 @@ def main():
     from django.db import connection
 
     template = keyword_template(work)
-    results = []
-    for index, size in enumerate(sizes):
-        largest = index == len(sizes) - 1
+    databases = {size: _use_database(connection, args.database, work, size) for size in sizes}
+    runs = {}
+    for size in sizes:  # one fresh database per size, filled once
+        _use_database(connection, args.database, work, size)
         _fresh_database(connection, args.database)
-        results.append(run_size(size, args, template, profile=args.profile and largest))
-        if largest:
-            months = results[-1]["per_month"]
-            month = f"{args.year}-{args.baseline_month:02d}"
-            if not any(m["month"] == month and m["abs"] for m in months):
-                month = max(months, key=lambda m: m["abs"])["month"]  # the data's busiest
-            results[-1]["baseline"] = naive_baseline(args, month)
+        runs[size] = SizeRun(size, args, template)
+    # Rounds alternate the sizes, so that a slow patch of the machine hits both.
+    for round_no in range(args.rounds):
+        for size in sizes:
+            _use_database(connection, args.database, work, size)
+            runs[size].run_round(round_no, profile=args.profile and size == sizes[-1])
+    results = []
+    for size in sizes:
+        _use_database(connection, args.database, work, size)
+        results.append(runs[size].figures())
+    largest = results[-1]
+    months = largest["per_month"]
+    month = f"{args.year}-{args.baseline_month:02d}"
+    if not any(m["month"] == month and m["abs"] for m in months):
+        month = max(months, key=lambda m: m["abs"])["month"]  # the data's busiest
+    largest["baseline"] = naive_baseline(args, month)
     version = _database_version(connection)
-    if not args.keep_database:
-        _drop_database(connection, args.database, work)
+    if args.keep_database:
+        print(f"kept: {', '.join(databases.values())}", file=sys.stderr)
     else:
-        print(f"kept: {args.database or connection.settings_dict['NAME']}", file=sys.stderr)
+        for size in sizes:
+            _use_database(connection, args.database, work, size)
+            _drop_database(connection, args.database)
+        work.rmdir()
 
     result = {
         "database": connection.vendor,
@@ -119,6 +135,11 @@ def main():
         result["growth"] = {
             "frames_ratio": round(large["frames"] / small["frames"], 2),
             "year_seconds_ratio": round(large["year_seconds"] / small["year_seconds"], 2),
+            "ratios_per_round": [round(b / a, 2) for a, b in zip(small["year_seconds_rounds"],
+                                                                 large["year_seconds_rounds"])],
+            "records_ratio": round(large["records_loaded"] / small["records_loaded"], 2),
+            "per_record_ratio": round(
+                large["microseconds_per_record"] / small["microseconds_per_record"], 2),
             "target_max": TARGET_GROWTH,
         }
     largest = results[-1]
@@ -466,30 +487,36 @@ def insert_frames(frames_wanted, year, seed, template):
 # --- the measurement ------------------------------------------------------------------------
 
 
-def run_size(size, args, template, profile=False):
-    from django.core.management import call_command
+class SizeRun:
+    """One size: its data (inserted once, in its own database), then rounds of both passes."""
 
-    from django.db import connection
+    def __init__(self, size, args, template):
+        from django.core.management import call_command
+        from django.db import connection
 
-    from processing.abs.create import create_abs
-    from processing.abs.scope import Scope
-    from processing.models import AbCalibration, AbInput, AssociationBlock, Instance
+        from processing.abs.scope import Scope
+        from processing.models import Instance
 
-    call_command("load_instances", stdout=open(os.devnull, "w"))
-    instance = Instance.objects.get(name="NACO")
-    data = insert_frames(size, args.year, args.seed, template)
-    _analyze(connection)
-    print(f"{size} frames: {data['nights']} nights inserted in {data['insert_seconds']} s",
-          file=sys.stderr)  # fmt: skip
-    months = [Scope.for_month(f"{args.year}-{m:02d}") for m in range(1, 13)]
+        call_command("load_instances", stdout=open(os.devnull, "w"))
+        self.instance = Instance.objects.get(name="NACO")
+        self.data = insert_frames(size, args.year, args.seed, template)
+        _analyze(connection)
+        print(f"{size} frames: {self.data['nights']} nights inserted in "
+              f"{self.data['insert_seconds']} s", file=sys.stderr)  # fmt: skip
+        self.size = size
+        self.months = [Scope.for_month(f"{args.year}-{m:02d}") for m in range(1, 13)]
+        self.first_times, self.second_times = [], []
 
-    def year_pass(profiler=None, dangling=None):
+    def year_pass(self, profiler=None, dangling=None):
+        from processing.abs.create import create_abs
+        from processing.models import AbCalibration
+
         figures = []
-        for scope in months:
+        for scope in self.months:
             if profiler:
                 profiler.enable()
             started = time.perf_counter()
-            result = create_abs(instance, scope)
+            result = create_abs(self.instance, scope)
             seconds = time.perf_counter() - started
             if profiler:
                 profiler.disable()
@@ -500,25 +527,26 @@ def run_size(size, args, template, profile=False):
             })  # fmt: skip
             if dangling is not None:  # virtual calibrations whose source AB was removed
                 dangling.append(AbCalibration.objects.filter(
-                    kind="virtual", source_ab__isnull=True).count())
+                    kind="virtual", source_ab__isnull=True).count())  # fmt: skip
             print(f"  {scope.value}: {seconds:6.2f} s, {len(result.plan.abs)} ABs", file=sys.stderr)
         return figures
 
-    # Round 1 on the fresh database is the one inspected (counts, re-creation identical);
-    # further rounds remove every AB and repeat both passes, for medians.
-    first_times, second_times = [], []
-    for round_no in range(args.rounds):
+    def run_round(self, round_no, profile=False):
+        """Both passes; round 0 runs on the fresh database and is the one inspected (counts,
+        re-creation identical); later rounds first remove every AB."""
+        from processing.models import AbCalibration, AbInput, AssociationBlock
+
         if round_no:
             _remove_abs()
-        print(f"  round {round_no + 1}, first pass:", file=sys.stderr)
+        print(f"{self.size} frames, round {round_no + 1}, first pass:", file=sys.stderr)
         profiler = cProfile.Profile() if profile and not round_no else None
-        first = year_pass(profiler)
+        first = self.year_pass(profiler)
         if profiler:
             _print_profile(profiler)
-        first_times.append(round(sum(m["seconds"] for m in first), 2))
+        self.first_times.append(round(sum(m["seconds"] for m in first), 2))
         if not round_no:
-            first_months = first
-            counts = {
+            self.first_months = first
+            self.counts = {
                 "abs": AssociationBlock.objects.count(),
                 "calib_abs": AssociationBlock.objects.filter(category="CALIB").count(),
                 "science_abs": AssociationBlock.objects.filter(category="SCIENCE").count(),
@@ -529,37 +557,64 @@ def run_size(size, args, template, profile=False):
                 "virtual_calibrations_without_source": AbCalibration.objects.filter(
                     kind="virtual", source_ab__isnull=True).count(),
             }  # fmt: skip
-            before = _snapshot()
-        print(f"  round {round_no + 1}, second pass (re-creation):", file=sys.stderr)
+            self.before = _snapshot()
+        print(f"{self.size} frames, round {round_no + 1}, second pass (re-creation):",
+              file=sys.stderr)  # fmt: skip
         dangling = []
-        second = year_pass(dangling=dangling)
-        second_times.append(round(sum(m["seconds"] for m in second), 2))
+        second = self.year_pass(dangling=dangling)
+        self.second_times.append(round(sum(m["seconds"] for m in second), 2))
         if not round_no:
-            second_months, second_dangling = second, max(dangling)
-            after = _snapshot()
-    same_names = before.keys() == after.keys()
-    return {
-        **data,
-        "per_month": first_months,
-        "year_seconds": statistics.median(first_times),
-        "year_seconds_rounds": first_times,
-        "slowest_month_seconds": max(m["seconds"] for m in first_months),
-        **{f"{k}_written": v for k, v in counts.items()},
-        "second_pass": {
-            "per_month": [{k: m[k] for k in ("month", "seconds", "created", "updated", "removed")}
-                          for m in second_months],  # fmt: skip
-            "year_seconds": statistics.median(second_times),
-            "year_seconds_rounds": second_times,
-            "created": sum(m["created"] for m in second_months),
-            "updated": sum(m["updated"] for m in second_months),
-            "removed": sum(m["removed"] for m in second_months),
-            "same_ab_names": same_names,
-            "same_content": same_names and all(before[n][1:] == after[n][1:] for n in before),
-            "same_ids": sum(before[n][0] == after[n][0] for n in before if n in after),
-            "abs_after": len(after),
-            "virtual_calibrations_without_source_max": second_dangling,
-        },
-    }
+            self.second_months, self.second_dangling = second, max(dangling)
+            self.after = _snapshot()
+
+    def records_loaded(self):
+        """Frames the twelve calls load and plan (as create_abs selects them): each month's
+        own and the calibration frames within search_days + 1 around it."""
+        from processing.models import RawFrame
+
+        days = self.instance.config.get("association", {}).get("search_days", 60)
+        margin = timedelta(days=days + 1)
+        pool = RawFrame.objects.filter(instrument=self.instance.instrument, hidden=False)
+        total = 0
+        for scope in self.months:
+            total += pool.filter(night__range=(scope.first, scope.last)).count()
+            total += (pool.filter(night__range=(scope.first - margin, scope.last + margin))
+                      .exclude(dpr_catg="SCIENCE")
+                      .exclude(night__range=(scope.first, scope.last)).count())  # fmt: skip
+        return total
+
+    def figures(self):
+        before, after, second = self.before, self.after, self.second_months
+        same_names = before.keys() == after.keys()
+        records = self.records_loaded()
+        year_seconds = statistics.median(self.first_times)
+        return {
+            **self.data,
+            "records_loaded": records,
+            "microseconds_per_record": round(year_seconds / records * 1e6, 1),
+            "per_month": self.first_months,
+            "year_seconds": year_seconds,
+            "year_seconds_rounds": self.first_times,
+            "slowest_month_seconds": max(m["seconds"] for m in self.first_months),
+            **{f"{k}_written": v for k, v in self.counts.items()},
+            "second_pass": {
+                "per_month": [
+                    {k: m[k] for k in ("month", "seconds", "created", "updated", "removed")}
+                    for m in second
+                ],
+                "year_seconds": statistics.median(self.second_times),
+                "year_seconds_rounds": self.second_times,
+                "created": sum(m["created"] for m in second),
+                "updated": sum(m["updated"] for m in second),
+                "removed": sum(m["removed"] for m in second),
+                "same_ab_names": same_names,
+                "same_content": same_names
+                and all(before[n][1:] == after[n][1:] for n in before),
+                "same_ids": sum(before[n][0] == after[n][0] for n in before if n in after),
+                "abs_after": len(after),
+                "virtual_calibrations_without_source_max": self.second_dangling,
+            },
+        }
 
 
 def _remove_abs():
@@ -693,7 +748,8 @@ def _print_report(result):
             f"{size['abs_written']} ABs "
             f"({size['calib_abs_written']} CALIB, {size['science_abs_written']} SCIENCE, "
             f"{size['incomplete_abs_written']} incomplete), {size['inputs_written']} inputs, "
-            f"{size['calibrations_written']} calibrations\n"
+            f"{size['calibrations_written']} calibrations; {size['records_loaded']} records "
+            f"loaded, {size['microseconds_per_record']} µs each\n"
             f"    second pass           : {second['year_seconds']:7.2f} s (median of "
             f"{second['year_seconds_rounds']}): {second['updated']} "
             f"updated, {second['created']} created, {second['removed']} removed; same ABs and "
@@ -714,7 +770,9 @@ def _print_report(result):
     if "growth" in result:
         growth = result["growth"]
         print(f"  growth {growth['frames_ratio']}× frames → {growth['year_seconds_ratio']}× time "
-              f"(target ≤ {growth['target_max']}×)")  # fmt: skip
+              f"(target ≤ {growth['target_max']}×; per round {growth['ratios_per_round']}); "
+              f"the twelve calls load {growth['records_ratio']}× the records (calibrations "
+              f"around each month), time per record {growth['per_record_ratio']}×")  # fmt: skip
     targets = result["targets"]
     print(f"  targets: year ≤ {TARGET_YEAR_SECONDS:.0f} s: {targets['year_met']}; "
           f"growth ≤ {TARGET_GROWTH:.0f}×: {targets['growth_met']}")  # fmt: skip
@@ -729,14 +787,28 @@ def _database_version(connection):
         return cursor.fetchone()[0].split()[0]
 
 
+def _use_database(connection, url, work, size):
+    """Point Django at the database of `size` (the next query connects to it); its name."""
+    connection.close()
+    if url:
+        import dj_database_url
+
+        name = f"{dj_database_url.parse(url)['NAME']}_{size}"
+    else:
+        name = str(work / f"bench-{size}.sqlite3")
+    connection.settings_dict["NAME"] = name
+    return name
+
+
 def _fresh_database(connection, url):
-    """An empty database for each size: the PostgreSQL database is dropped and re-created,
-    the SQLite file (and its WAL) removed; then migrated."""
+    """An empty, migrated database: on PostgreSQL dropped and re-created, the SQLite file
+    (and its WAL) removed."""
     from django.core.management import call_command
 
     connection.close()
     if url:
-        with _postgres_server(url) as (server, name):
+        with _postgres_server(url) as server:
+            name = connection.settings_dict["NAME"]
             server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             server.execute(f'CREATE DATABASE "{name}"')
     else:
@@ -744,19 +816,19 @@ def _fresh_database(connection, url):
     call_command("migrate", verbosity=0)
 
 
-def _drop_database(connection, url, work):
+def _drop_database(connection, url):
     connection.close()
     if url:
-        with _postgres_server(url) as (server, name):
+        with _postgres_server(url) as server:
+            name = connection.settings_dict["NAME"]
             server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     else:
         _remove_sqlite(connection)
-    work.rmdir()
 
 
 @contextlib.contextmanager
 def _postgres_server(url):
-    """A connection to the server's `postgres` database, and the benchmark database's name."""
+    """A connection to the server's `postgres` database."""
     import dj_database_url
     import psycopg
 
@@ -764,7 +836,7 @@ def _postgres_server(url):
     with psycopg.connect(dbname="postgres", user=config["USER"] or None,
                          password=config["PASSWORD"] or None, host=config["HOST"] or None,
                          port=config["PORT"] or None, autocommit=True) as server:  # fmt: skip
-        yield server, config["NAME"]
+        yield server
 
 
 def _remove_sqlite(connection):
