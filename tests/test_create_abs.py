@@ -571,3 +571,18 @@ def test_instances_with_historical_ab_files_refuse_to_create_them(naco):
     with pytest.raises(CreateAbsError, match="2009-06 straddles 2009-06-16"):
         make(naco, Scope.for_month("2009-06"))
     assert make(naco, date_scope("2009-06-16")).created  # from create_from on: createAB
+
+
+@pytest.mark.django_db
+def test_calibration_abs_another_scope_uses_are_not_removed(naco):
+    """Night 16's flats take the dark of the night before; re-creating night 15 when it no
+    longer needs that dark (raw2master) must not pull it from under night 16."""
+    make(naco, date_scope())
+    borrowed = AssociationBlock.objects.filter(category="CALIB", night=date(2009, 6, 15))
+    assert borrowed.exists()
+    names = set(borrowed.values_list("ab_name", flat=True))
+    raw2master(naco, "2009-06-15", "2009-06-15")  # night 15 itself now needs no CALIB AB
+    result = make(naco, date_scope("2009-06-15"))
+    assert not set(result.created) & names
+    assert names <= set(abs_of(naco))
+    assert not AbCalibration.objects.filter(kind="virtual", source_ab__isnull=True).exists()

@@ -382,6 +382,7 @@ def _write(instance, scope, plan, result, settings):
         in_scope.exclude(ab_name__in=planned_names)
         .exclude(status__in=PROCESSED_STATES)
         .exclude(dependants__status__in=PROCESSED_STATES)
+        .exclude(pk__in=_used_outside(in_scope, scope))
         .values_list("id", "ab_name")
     )
     if stale:
@@ -422,6 +423,18 @@ def _write(instance, scope, plan, result, settings):
     AbInput.objects.bulk_create(inputs, batch_size=2000)
     AbCalibration.objects.bulk_create(calibrations, batch_size=2000)
     Link.objects.bulk_create(links, batch_size=2000, ignore_conflicts=True)
+
+
+def _used_outside(abs_in_scope, scope):
+    """ABs of the scope that ABs of another scope depend on (another batch made them for
+    itself): removing them would leave those ABs without their calibration source."""
+    Link = AssociationBlock.depends_on.through
+    outside = AssociationBlock.objects.exclude(
+        run_id=scope.value) if scope.is_run else AssociationBlock.objects.exclude(
+        night__range=(scope.first, scope.last))
+    return Link.objects.filter(
+        to_associationblock__in=abs_in_scope, from_associationblock__in=outside
+    ).values("to_associationblock")
 
 
 def _tag(record):

@@ -162,6 +162,7 @@ def _compile_compare(node):
             and isinstance(node.right, ast.Literal) and isinstance(node.right.value, str):
         name, literal = node.left.name, node.right.value
         stripped = literal.strip()
+        literal_is_text = as_number(literal) is None
 
         def equals_literal(values, inp=None):
             v = values.get(name)
@@ -169,8 +170,11 @@ def _compile_compare(node):
                 return True
             if v is None:
                 return False
-            if isinstance(v, str) and v.strip() == stripped:
-                return True
+            if isinstance(v, str):
+                if v.strip() == stripped:
+                    return True
+                if literal_is_text:  # two texts that differ: no need to try numbers
+                    return False
             return equal(v, literal)
 
         if op == "==":
