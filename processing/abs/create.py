@@ -208,14 +208,6 @@ def _user(user):
 
 def _settings(instance, category, ab_name):
     association = instance.config.get("association", {})
-    periods = list(instance.calselector_periods.order_by("start").values_list("start", "end", "mode"))
-
-    def mode_of_night(night):
-        for start, end, mode in periods:
-            if night is not None and start <= night <= end:
-                return mode
-        return instance.calselector_mode
-
     return engine.Settings(
         max_level=association.get("max_level", 2),
         widen_factor=float(association.get("widen_factor", 2.0)),
@@ -225,7 +217,7 @@ def _settings(instance, category, ab_name):
         category=category,
         ab_name=ab_name,
         new_calib_abs=category != AbCategory.SCIENCE,
-        mode_of_night=mode_of_night,
+        mode_of_night=instance.calselector_modes(),
     )
 
 
@@ -261,24 +253,19 @@ class _Loaded:
         self.keys = sorted(keys)
         pool = RawFrame.objects.filter(instrument=instance.instrument, hidden=False)
         margin = timedelta(days=settings.search_days + 1)
+        scope_frames = frame_records(pool.filter(scope.as_q()), self.keys)
         if scope.is_run:
-            scope_frames = frame_records(pool.filter(run_id=scope.value), self.keys)
             nights = [r.night for r in scope_frames]
             first = min(nights) if nights else None
             last = max(nights) if nights else None
         else:
             first, last = scope.first, scope.last
-            scope_frames = frame_records(pool.filter(night__range=(first, last)), self.keys)
         self.first, self.last = first, last
         self.scope_ids = {r.pk for r in scope_frames}
         around = []
         if first is not None:  # calibration frames that CALIB ABs outside the scope may use
             nearby = pool.filter(night__range=(first - margin, last + margin))
-            nearby = nearby.exclude(dpr_catg="SCIENCE")
-            if scope.is_run:
-                nearby = nearby.exclude(run_id=scope.value)
-            else:
-                nearby = nearby.exclude(night__range=(first, last))
+            nearby = nearby.exclude(dpr_catg="SCIENCE").exclude(scope.as_q())
             around = frame_records(nearby, self.keys)
         self.frames = scope_frames + around
         self.masters = self._masters(first, last, margin)
@@ -308,11 +295,8 @@ class _Loaded:
             instance=self.instance, category=AbCategory.CALIB,
             night__range=(self.first - margin, self.last + margin),
         ).exclude(status__in=("failed", "cancelled", "upstream_failed"))  # fmt: skip
-        in_scope = Q(run_id=self.scope.value) if self.scope.is_run else Q(
-            night__range=(self.first, self.last)
-        )
         if settings.new_calib_abs:  # the scope's unprocessed CALIB ABs are made anew
-            abs_ = abs_.exclude(in_scope & ~Q(status__in=PROCESSED_STATES))
+            abs_ = abs_.exclude(self.scope.as_q() & ~Q(status__in=PROCESSED_STATES))
         rows = list(abs_.values_list("id", "ab_name", "category", "raw_type", "action",
                                      "products_expected", "night"))  # fmt: skip
         if not rows:
@@ -351,12 +335,7 @@ def _write(instance, scope, plan, result, settings):
             instance=instance, ab_name__in=[ab.name for ab in plan.abs]
         ).only("id", "ab_name", "status")
     }
-    in_scope = AssociationBlock.objects.filter(instance=instance)
-    in_scope = (
-        in_scope.filter(run_id=scope.value)
-        if scope.is_run
-        else in_scope.filter(night__range=(scope.first, scope.last))
-    )
+    in_scope = AssociationBlock.objects.filter(scope.as_q(), instance=instance)
     if result.category:
         in_scope = in_scope.filter(category=result.category)
     if not settings.new_calib_abs:  # the CALIB ABs in place are reused, never removed
@@ -429,9 +408,7 @@ def _used_outside(abs_in_scope, scope):
     """ABs of the scope that ABs of another scope depend on (another batch made them for
     itself): removing them would leave those ABs without their calibration source."""
     Link = AssociationBlock.depends_on.through
-    outside = AssociationBlock.objects.exclude(
-        run_id=scope.value) if scope.is_run else AssociationBlock.objects.exclude(
-        night__range=(scope.first, scope.last))
+    outside = AssociationBlock.objects.exclude(scope.as_q())
     return Link.objects.filter(
         to_associationblock__in=abs_in_scope, from_associationblock__in=outside
     ).values("to_associationblock")

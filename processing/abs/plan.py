@@ -36,19 +36,7 @@ def flatten(condition):
 
 
 def refers_to_input(node):
-    if isinstance(node, ast.Key):
-        return node.of_input
-    if isinstance(node, (ast.Compare, ast.Arithmetic)):
-        return refers_to_input(node.left) or refers_to_input(node.right)
-    if isinstance(node, ast.Like):
-        return refers_to_input(node.value)
-    if isinstance(node, ast.Between):
-        return any(refers_to_input(n) for n in (node.value, node.low, node.high))
-    if isinstance(node, (ast.And, ast.Or)):
-        return any(refers_to_input(item) for item in node.items)
-    if isinstance(node, ast.Not):
-        return refers_to_input(node.item)
-    return False
+    return any(key.of_input for key in keys_of(node))
 
 
 def _input_time_offset(node):

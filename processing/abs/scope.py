@@ -5,6 +5,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.db.models import Q
+
 from processing.choices import ScopeKind
 from processing.conventions import InvalidRunId, parse_run_id
 
@@ -47,6 +49,21 @@ class Scope:
         if parsed.run is None:
             raise ScopeError(f"-r: {text!r} is a programme ID; give the run, e.g. {text}(A)")
         return cls(ScopeKind.RUN, parsed.run_id)
+
+    @classmethod
+    def from_arguments(cls, date=None, month=None, run=None):
+        """The scope of a command's -d / -m / -r (exactly one is given)."""
+        if date:
+            return cls.for_date(date)
+        if month:
+            return cls.for_month(month)
+        return cls.for_run(run)
+
+    def as_q(self):
+        """The rows of the scope, for models with `night` and `run_id` (frames, ABs)."""
+        if self.is_run:
+            return Q(run_id=self.value)
+        return Q(night__range=(self.first, self.last))
 
     @property
     def is_run(self):

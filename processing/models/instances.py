@@ -59,12 +59,23 @@ class Instance(models.Model):
 
     def calselector_mode_on(self, night):
         """The calSelector mode in force for a night: a period row overrides the default."""
-        period = (
-            self.calselector_periods.filter(start__lte=night, end__gte=night)
-            .order_by("-start")
-            .first()
-        )
-        return period.mode if period else self.calselector_mode
+        return self.calselector_modes()(night)
+
+    def calselector_modes(self):
+        """night → calSelector mode, with the periods read once (createAB asks per night).
+
+        Where periods overlap, the one that starts latest wins.
+        """
+        periods = list(self.calselector_periods.order_by("-start").values_list("start", "end", "mode"))
+        default = self.calselector_mode
+
+        def mode_on(night):
+            for start, end, mode in periods:
+                if night is not None and start <= night <= end:
+                    return mode
+            return default
+
+        return mode_on
 
 
 class CalSelectorPeriod(models.Model):

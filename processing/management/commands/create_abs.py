@@ -36,12 +36,7 @@ class Command(BaseCommand):
             names = ", ".join(Instance.objects.values_list("name", flat=True)) or "none"
             raise CommandError(f"--instance: unknown instance {instance!r} (loaded: {names})")
         try:
-            if date:
-                scope = Scope.for_date(date)
-            elif month:
-                scope = Scope.for_month(month)
-            else:
-                scope = Scope.for_run(run)
+            scope = Scope.from_arguments(date, month, run)
             result = create_abs(chosen, scope, category=mode, ab_name=ab, dry_run=dry_run)
         except (ScopeError, CreateAbsError) as exc:
             raise CommandError(str(exc)) from None

@@ -23,12 +23,10 @@ class Command(BaseCommand):
         if chosen is None:
             raise CommandError(f"--instance: unknown instance {instance!r}")
         try:
-            scope = Scope.for_date(date) if date else Scope.for_month(month) if month else Scope.for_run(run)
+            scope = Scope.from_arguments(date, month, run)
         except ScopeError as exc:
             raise CommandError(str(exc)) from None
-        abs_ = AssociationBlock.objects.filter(instance=chosen)
-        abs_ = abs_.filter(run_id=scope.value) if scope.is_run else abs_.filter(
-            night__range=(scope.first, scope.last))
+        abs_ = AssociationBlock.objects.filter(scope.as_q(), instance=chosen)
         try:
             paths = export_abs(abs_, out)
         except OSError as exc:
