@@ -60,6 +60,14 @@ class TestIndex:
         assert plan.accepts(master("a", 1.0, **{"DET.DIT": 2}))
         assert not plan.accepts(Record("master", 1, "b", 1.0, None, {"PRO.CATG": "FLAT"}))
 
+    def test_match_keys_pair_values_the_evaluator_calls_equal(self):
+        """A DIT written as text in one header and as a number in another still matches."""
+        records = [master("text_dit", 100.1, **{"DET.DIT": " 2.0"}),
+                   master("bool", 100.0, **{"DET.DIT": True})]
+        index = self.plan().index(records)
+        assert [r.name for r in index.find({"DET.DIT": 2}, 100.0, 2).records] == ["text_dit"]
+        assert [r.name for r in index.find({"DET.DIT": "T"}, 100.0, 2).records] == ["bool"]
+
     def test_the_lowest_level_wins_then_the_closest(self):
         records = [master("far_in_plan", 100.9, **{"DET.DIT": 2.0}),
                    master("near_in_plan", 99.6, **{"DET.DIT": 2}),

@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from processing.oca import ast
-from processing.oca.evaluate import compile_condition
+from processing.oca.evaluate import as_number, as_text, compile_condition
 from processing.oca.ruleset import keys_of
 
 TIME_KEY = "MJD-OBS"
@@ -128,14 +128,14 @@ def level_windows(soft, hard, widen_factor, search_days):
 
 
 def match_value(value):
-    """Canonical form for hashing match-key values: 2 == 2.0, floats to 9 significant digits."""
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, (int, float)):
-        return float(f"{float(value):.9g}")
-    if isinstance(value, str):
-        return value.strip()
-    return value
+    """Canonical form for hashing match-key values, equal where the evaluator's `==` is:
+    2, 2.0 and "2" are one number (to 9 significant digits); T and True one text."""
+    if value is None:
+        return None
+    number = as_number(value)
+    if number is not None:
+        return float(f"{number:.9g}")
+    return as_text(value)
 
 
 @dataclass
