@@ -23,6 +23,8 @@ from processing.oca.evaluate import as_number, as_text, compile_condition
 from processing.oca.ruleset import keys_of
 
 TIME_KEY = "MJD-OBS"
+NUMBER_STARTS = set("0123456789+-.")
+NUMBER_STARTS.update(("i", "I", "n", "N"))  # inf, nan: float() reads them too
 LEVELS = 4
 
 
@@ -132,6 +134,8 @@ def match_value(value):
     2, 2.0 and "2" are one number (to 9 significant digits); T and True one text."""
     if value is None:
         return None
+    if isinstance(value, str) and value.strip()[:1] not in NUMBER_STARTS:
+        return value.strip()  # a name such as "Ks" or "S27": no number to try
     number = as_number(value)
     if number is not None:
         return float(f"{number:.9g}")
