@@ -2,7 +2,8 @@
 
 Variables (see docs/CONFIGURATION.md):
   PHOENIX_DEBUG, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, PHOENIX_DATA_ROOT,
-  PHOENIX_REDIS_URL, PHOENIX_Q_WORKERS, PHOENIX_Q_TIMEOUT, PHOENIX_Q_RETRY, PHOENIX_LOG_LEVEL.
+  PHOENIX_REDIS_URL, PHOENIX_Q_WORKERS, PHOENIX_Q_TIMEOUT, PHOENIX_Q_RETRY, PHOENIX_LOG_LEVEL,
+  PHOENIX_LEASE_SECONDS, PHOENIX_HEARTBEAT_SECONDS, PHOENIX_MAX_ATTEMPTS, PHOENIX_WORK_KEEP_DAYS.
 """
 
 from pathlib import Path
@@ -161,6 +162,20 @@ if PHOENIX_REDIS_URL:
     Q_CLUSTER["redis"] = PHOENIX_REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+
+# An attempt at an AB holds a lease that its worker renews every PHOENIX_HEARTBEAT_SECONDS
+# while the recipe runs; the reaper (every minute) re-queues ABs whose lease expired, up to
+# PHOENIX_MAX_ATTEMPTS attempts. Work directories of failed attempts are kept this many days.
+PHOENIX_HEARTBEAT_SECONDS = env_int("PHOENIX_HEARTBEAT_SECONDS", 10, minimum=1)
+PHOENIX_LEASE_SECONDS = env_int("PHOENIX_LEASE_SECONDS", 60, minimum=2)
+if PHOENIX_LEASE_SECONDS < 2 * PHOENIX_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        f"PHOENIX_LEASE_SECONDS={PHOENIX_LEASE_SECONDS} must be at least twice "
+        f"PHOENIX_HEARTBEAT_SECONDS={PHOENIX_HEARTBEAT_SECONDS}: one late heartbeat must not "
+        "cost a running AB its lease"
+    )
+PHOENIX_MAX_ATTEMPTS = env_int("PHOENIX_MAX_ATTEMPTS", 3, minimum=1)
+PHOENIX_WORK_KEEP_DAYS = env_int("PHOENIX_WORK_KEEP_DAYS", 7, minimum=0)
 
 # django-q2 keeps cluster statistics in the cache; it must be shared between processes.
 if PHOENIX_REDIS_URL:

@@ -43,6 +43,7 @@ class AbStatus(models.TextChoices):
     """Processing state of an AB; `colour` is the one every page uses for it."""
 
     CREATED = "created", "created"
+    PENDING = "pending", "pending (waits for the ABs it depends on)"
     QUEUED = "queued", "queued"
     RUNNING = "running", "running"
     SUCCESS = "success", "success"
@@ -53,14 +54,58 @@ class AbStatus(models.TextChoices):
     @classmethod
     def colour(cls, value):
         return {
-            cls.CREATED: "#9aa5b1", cls.QUEUED: "#f0ad4e", cls.RUNNING: "#1f77b4",
+            cls.CREATED: "#9aa5b1", cls.PENDING: "#c5b0d5", cls.QUEUED: "#f0ad4e", cls.RUNNING: "#1f77b4",
             cls.SUCCESS: "#2ca02c", cls.FAILED: "#d62728", cls.CANCELLED: "#7f7f7f",
             cls.UPSTREAM_FAILED: "#e377c2",
         }[value]  # fmt: skip
 
 
 #: ABs in these states were processed (or are being processed): re-creating a scope keeps them.
-PROCESSED_STATES = ("queued", "running", "success", "failed", "cancelled", "upstream_failed")
+PROCESSED_STATES = ("pending", "queued", "running", "success", "failed", "cancelled",
+                    "upstream_failed")
+
+#: ABs in these states are final: nothing more happens to them without an operator.
+FINAL_STATES = ("success", "failed", "cancelled", "upstream_failed")
+
+#: ABs in these states are part of a launched batch that has not finished with them.
+ACTIVE_STATES = ("pending", "queued", "running")
+
+
+class AttemptStatus(models.TextChoices):
+    """How one attempt at running an AB's recipe ended (`running` while it runs)."""
+
+    RUNNING = "running", "running"
+    SUCCESS = "success", "success"
+    FAILED = "failed", "failed (the recipe failed)"
+    TIMEOUT = "timeout", "timed out"
+    CANCELLED = "cancelled", "cancelled"
+    LOST = "lost", "lost (the worker stopped heart-beating)"
+    SUPERSEDED = "superseded", "superseded (another attempt took the AB)"
+
+
+class QcStatus(models.TextChoices):
+    """State of an AB's QC job (processQC)."""
+
+    NONE = "none", "no QC yet"
+    QUEUED = "queued", "queued"
+    RUNNING = "running", "running"
+    DONE = "done", "done"
+    FAILED = "failed", "failed"
+    SKIPPED = "skipped", "nothing to check (no products)"
+
+
+class BatchStatus(models.TextChoices):
+    CREATED = "created", "ABs created (not processed)"
+    RUNNING = "running", "running"
+    FINISHED = "finished", "finished"
+    CANCELLED = "cancelled", "cancelled"
+
+    @classmethod
+    def colour(cls, value):
+        return {
+            cls.CREATED: "#9aa5b1", cls.RUNNING: "#1f77b4", cls.FINISHED: "#2ca02c",
+            cls.CANCELLED: "#7f7f7f",
+        }[value]  # fmt: skip
 
 
 class Completeness(models.TextChoices):

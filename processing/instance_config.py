@@ -64,6 +64,8 @@ SCHEMA = {
         "engine": Key(str, required=True, choices=_choices(Engine)),
         "rules": Key(str, required=True, help="OCA rules file, relative to the instance"),
         "product_marker": Key(str, default=""),
+        "recipe_timeout": Key(int, default=3600, help="seconds a recipe may run"),
+        "timeouts": Key(dict, default={}, help="recipe name → seconds, overrides recipe_timeout"),
     },
     "calselector": {
         "default": Key(str, required=True, choices=_choices(CalSelectorMode)),
@@ -77,6 +79,10 @@ SCHEMA = {
         "widen_factor": Key((int, float), default=2.0, help="window growth per level"),
         "search_days": Key((int, float), default=60, help="level 3 window, days"),
         "drs_type": Key(str, default="CPL", help="DRS_TYPE written into ABs"),
+    },
+    "qc": {
+        "auto_certify": Key(bool, default=False, help="certify ABs whose QC scores all pass"),
+        "thresholds": Key(dict, default={}, help="QC parameter → {low, high}; see docs/QC.md"),
     },
     "monitor": {
         "sci_scale": Key(int, default=5),
@@ -99,7 +105,7 @@ PERIOD_SCHEMA = {
 
 def _type_name(kind):
     names = {str: "a string", bool: "true or false", int: "an integer", list: "a list",
-             date: "a date (YYYY-MM-DD, unquoted)", float: "a number"}  # fmt: skip
+             date: "a date (YYYY-MM-DD, unquoted)", float: "a number", dict: "a table"}  # fmt: skip
     if isinstance(kind, tuple):
         return "a number"
     return names.get(kind, kind.__name__)
@@ -208,6 +214,11 @@ def _check_semantics(path, config):
         raise InstanceConfigError(
             path, "association.search_days", f"{association['search_days']} is outside 0…3660 days"
         )
+    processing = config["processing"]
+    for recipe, seconds in {"": processing["recipe_timeout"], **processing["timeouts"]}.items():
+        key = f"processing.timeouts.{recipe}" if recipe else "processing.recipe_timeout"
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds <= 0:
+            raise InstanceConfigError(path, key, f"{seconds!r} is not a positive number of seconds")
     monitor = config["monitor"]
     for name in ("sci_scale", "sci_max", "max_total_number", "refresh_seconds"):
         if monitor[name] <= 0:

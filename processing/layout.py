@@ -1,7 +1,9 @@
 """The DFOS directory layout under PHOENIX_DATA_ROOT.
 
 raw/<date> raw frames · hdr/<date> header dumps · work/<ab>/<attempt> isolated recipe runs ·
-cal/<date> certified master calibrations · cal/VCAL virtual (uncertified) ones ·
+prod/<date|run_ID>/<ab>/<attempt> science products of processed, not yet certified ABs (DFOS'
+$DFS_PRODUCT) · cal/<date> certified master calibrations · cal/VCAL/<ab>/<attempt> virtual
+(uncertified) ones ·
 sci/<date|run_ID> science products and IDPs · plt/<date> QC plots · log/<date> logs and
 AB files · archive/ what was ingested.
 """
@@ -10,7 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-TOP_LEVEL = ("raw", "hdr", "work", "cal", "cal/VCAL", "sci", "plt", "log", "archive")
+TOP_LEVEL = ("raw", "hdr", "work", "prod", "cal", "cal/VCAL", "sci", "plt", "log", "archive")
 
 
 def data_root():
@@ -30,3 +32,22 @@ def night_dir(kind, night, root=None):
     if kind not in {"raw", "hdr", "cal", "sci", "plt", "log"}:
         raise ValueError(f"{kind!r} has no per-night directories")
     return Path(root or data_root()) / kind / night.isoformat()
+
+
+def work_dir(ab_name, attempt, root=None):
+    """Where attempt `attempt` of an AB runs its recipe: kept after a failure for inspection."""
+    return Path(root or data_root()) / "work" / ab_name / str(attempt)
+
+
+def attempt_log(pseudo_date, ab_name, attempt, root=None):
+    """The recipe log of one attempt: outside the work directory, so it outlives the cleanup."""
+    return Path(root or data_root()) / "log" / pseudo_date / ab_name / f"attempt-{attempt}.log"
+
+
+def product_dir(category, pseudo_date, ab_name, attempt, root=None):
+    """Where a successful attempt's products wait for certification: CALIB products are
+    virtual calibrations (cal/VCAL), science products sit in prod/<date> ($DFS_PRODUCT)."""
+    root = Path(root or data_root())
+    if category == "CALIB":
+        return root / "cal" / "VCAL" / ab_name / str(attempt)
+    return root / "prod" / pseudo_date / ab_name / str(attempt)

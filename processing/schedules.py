@@ -5,6 +5,7 @@ from django_q.models import Schedule
 #: name → (function, minutes between runs)
 SCHEDULES = {
     "phoenix-heartbeat": ("processing.tasks.heartbeat", 5),
+    "phoenix-reaper": ("processing.tasks.reap", 1),
 }
 
 

@@ -15,3 +15,26 @@ def heartbeat():
     Harmless when delivered twice.
     """
     return {"host": socket.gethostname(), "pid": os.getpid(), "at": timezone.now().isoformat()}
+
+
+def process_ab(ab_id):
+    """processAB: one attempt at an AB (a no-op when another delivery has claimed it)."""
+    from processing.queue.attempt import process_ab as run
+
+    return run(ab_id)
+
+
+def process_qc(ab_id):
+    """processQC of a succeeded AB (a no-op unless its QC job is queued)."""
+    from processing.queue.qc_job import process_qc as run
+
+    return run(ab_id)
+
+
+def reap():
+    """Scheduled every minute: re-queue ABs whose worker died, clear stale work directories."""
+    from processing.queue.reaper import reap as run
+
+    result = run()
+    return {"requeued": result.requeued, "failed": result.failed,
+            "qc_requeued": result.qc_requeued, "work_dirs_removed": len(result.work_dirs_removed)}  # fmt: skip

@@ -115,11 +115,12 @@ def _frame_entry(record):
 
 
 def create_abs(instance, scope, *, category=None, ab_name=None, dry_run=False, user=None,
-               actor_name=None):
+               actor_name=None, batch=None):
     """Create the ABs of `scope` for `instance` (see the module docstring).
 
     category: None (both), "CALIB" or "SCIENCE"; ab_name: only this AB (DEEP TARGET_SELECT)
-    and the CALIB ABs it needs. Returns a CreateResult; raises CreateAbsError.
+    and the CALIB ABs it needs; batch: the launch this belongs to (phoenix -C -P), else a
+    Batch is made. Returns a CreateResult; raises CreateAbsError.
     """
     if category not in (None, AbCategory.CALIB, AbCategory.SCIENCE):
         raise CreateAbsError(f"--mode: {category!r} is neither CALIB nor SCIENCE")
@@ -158,7 +159,7 @@ def create_abs(instance, scope, *, category=None, ab_name=None, dry_run=False, u
     if dry_run:
         return result
     with transaction.atomic():
-        result.batch = Batch.objects.create(
+        result.batch = batch or Batch.objects.create(
             instance=instance, scope_kind=scope.kind, scope=scope.value,
             category=category or "", ab_name=ab_name or "", steps="C", created_by=_user(user),
             actor_name=actor_name or (user.get_username() if user else audit.cli_actor_name()),

@@ -6,8 +6,11 @@ from processing.models.batches import Batch
 from processing.models.frames import HeaderChange, ObsRun, RawFrame
 from processing.models.instances import CalSelectorPeriod, Instance
 from processing.models.products import Product
+from processing.models.qc import QcParameter
+from processing.models.runs import AbAttempt
 
 __all__ = [
+    "AbAttempt",
     "AbCalibration",
     "AbInput",
     "AssociationBlock",
@@ -18,5 +21,6 @@ __all__ = [
     "Instance",
     "ObsRun",
     "Product",
+    "QcParameter",
     "RawFrame",
 ]

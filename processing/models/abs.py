@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from processing.choices import AbCategory, AbStatus, CalibrationKind, Completeness
+from processing.choices import AbCategory, AbStatus, CalibrationKind, Completeness, QcStatus
 
 
 class AssociationBlock(models.Model):
@@ -53,6 +53,30 @@ class AssociationBlock(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Processing (processing/queue): the current attempt holds a lease it renews while the
+    # recipe runs; the reaper takes back ABs whose lease expired (the worker died).
+    attempts = models.PositiveIntegerField(default=0, help_text="attempts started so far")
+    lease_token = models.CharField(max_length=32, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    exec_seconds = models.FloatField(null=True, blank=True, help_text="recipe wall time")
+    host = models.CharField(max_length=120, blank=True, help_text="host of the last attempt")
+    worker = models.CharField(max_length=120, blank=True, help_text="worker of the last attempt")
+    log_path = models.CharField(max_length=1000, blank=True)
+    error = models.TextField(blank=True, help_text="why the last attempt failed")
+
+    # processQC
+    qc_status = models.CharField(max_length=8, choices=QcStatus.choices, default=QcStatus.NONE)
+    qc_score = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="worst QC score: 0 ok, 1 outlier, null not scored"
+    )
+    auto_certify_proposed = models.BooleanField(
+        default=False, help_text="every scored QC parameter passed"
+    )
+
     class Meta:
         ordering = ["mjd_obs", "ab_name"]
         constraints = [
@@ -63,6 +87,8 @@ class AssociationBlock(models.Model):
             models.Index(fields=["instance", "run_id"], name="ab_run"),
             models.Index(fields=["instance", "category", "night"], name="ab_category_night"),
             models.Index(fields=["instance", "status"], name="ab_status"),
+            models.Index(fields=["status", "lease_expires_at"], name="ab_lease"),
+            models.Index(fields=["batch", "status"], name="ab_batch_status"),
         ]
         verbose_name = "association block"
 

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import models
 
-from processing.choices import AbCategory, ScopeKind
+from processing.choices import AbCategory, BatchStatus, ScopeKind
 
 
 class Batch(models.Model):
@@ -27,6 +27,12 @@ class Batch(models.Model):
     actor_name = models.CharField(max_length=150)
     created_at = models.DateTimeField(auto_now_add=True)
     summary = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=BatchStatus.choices,
+                              default=BatchStatus.CREATED)
+    complete_mode = models.BooleanField(
+        default=False, help_text="COMPLETE_MODE: SCIENCE ABs start after the CALIB part ended"
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

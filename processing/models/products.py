@@ -22,6 +22,9 @@ class Product(models.Model):
     night = models.DateField(null=True, blank=True)
     mjd_obs = models.FloatField(null=True, blank=True)
     keywords = models.JSONField(default=dict, blank=True)
+    provenance = models.JSONField(
+        default=dict, blank=True, help_text="PRO.REC1.RAW*/CAL* of the header: {raw: [], cal: []}"
+    )
     md5 = models.CharField(max_length=32, blank=True)
     size = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -42,39 +42,42 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         summary = result.summary()
         out = self.stderr if as_json else self.stdout
-        self._report(out, result, summary)
+        write_report(self, out, result, summary)
         if as_json:
             self.stdout.write(json.dumps(summary, sort_keys=True, default=str))
 
-    def _report(self, out, result, summary):
-        verb = "would make" if result.dry_run else "made"
-        counts = ", ".join(f"{n} {t}" for t, n in summary["per_raw_type"].items()) or "none"
-        out.write(f"{result.scope}: {verb} {summary['abs']} ABs ({summary['calib_abs']} CALIB, "
-                  f"{summary['science_abs']} SCIENCE): {counts}")  # fmt: skip
-        if not result.dry_run:
-            out.write(f"  {summary['created']} created, {summary['updated']} updated, "
-                      f"{len(summary['removed'])} removed, {len(summary['kept_processed'])} "
-                      "processed ABs kept as they are")  # fmt: skip
-        for notice in summary["notices"]:
-            out.write(self.style.WARNING(f"  note: {notice}"))
-        for item in summary["incomplete"][:LISTED]:
-            out.write(self.style.WARNING(f"  INCOMPLETE {item['ab']}: " + "; ".join(item["missing"])))
-        self._listed(out, "incomplete", summary["incomplete"])
-        if summary["not_created"]:
-            reasons = {}
-            for entry in summary["not_created"]:
-                reasons[entry["why"]] = reasons.get(entry["why"], 0) + 1
-            for why, count in reasons.items():
-                out.write(f"  {count} AB(s) of the scope not created: {why}")
-        for kind in ("unclassified", "unsupported"):
-            entries = summary[kind]
-            if entries:
-                out.write(self.style.WARNING(f"  {len(entries)} {kind} frame(s), not in any AB:"))
-                for entry in entries[:LISTED]:
-                    detail = entry.get("raw_type") or entry["dpr"]
-                    out.write(f"    {entry['arcfile']} ({detail})")
-                self._listed(out, kind, entries)
 
-    def _listed(self, out, what, entries):
-        if len(entries) > LISTED:
-            out.write(f"    … and {len(entries) - LISTED} more {what} (see --json)")
+def write_report(command, out, result, summary):
+    """What createAB made, for a terminal (also used by the phoenix command)."""
+    verb = "would make" if result.dry_run else "made"
+    counts = ", ".join(f"{n} {t}" for t, n in summary["per_raw_type"].items()) or "none"
+    out.write(f"{result.scope}: {verb} {summary['abs']} ABs ({summary['calib_abs']} CALIB, "
+              f"{summary['science_abs']} SCIENCE): {counts}")  # fmt: skip
+    if not result.dry_run:
+        out.write(f"  {summary['created']} created, {summary['updated']} updated, "
+                  f"{len(summary['removed'])} removed, {len(summary['kept_processed'])} "
+                  "processed ABs kept as they are")  # fmt: skip
+    for notice in summary["notices"]:
+        out.write(command.style.WARNING(f"  note: {notice}"))
+    for item in summary["incomplete"][:LISTED]:
+        out.write(command.style.WARNING(f"  INCOMPLETE {item['ab']}: " + "; ".join(item["missing"])))
+    _listed(out, "incomplete", summary["incomplete"])
+    if summary["not_created"]:
+        reasons = {}
+        for entry in summary["not_created"]:
+            reasons[entry["why"]] = reasons.get(entry["why"], 0) + 1
+        for why, count in reasons.items():
+            out.write(f"  {count} AB(s) of the scope not created: {why}")
+    for kind in ("unclassified", "unsupported"):
+        entries = summary[kind]
+        if entries:
+            out.write(command.style.WARNING(f"  {len(entries)} {kind} frame(s), not in any AB:"))
+            for entry in entries[:LISTED]:
+                detail = entry.get("raw_type") or entry["dpr"]
+                out.write(f"    {entry['arcfile']} ({detail})")
+            _listed(out, kind, entries)
+
+
+def _listed(out, what, entries):
+    if len(entries) > LISTED:
+        out.write(f"    … and {len(entries) - LISTED} more {what} (see --json)")

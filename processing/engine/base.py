@@ -1,0 +1,124 @@
+"""The one interface of the recipe engines: recipe, SOF, parameters, work dir → products, log,
+exit status."""
+
+import ctypes
+import os
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class SofEntry:
+    """One line of a set-of-frames file: `path TAG`."""
+
+    path: Path
+    tag: str
+
+
+@dataclass
+class RecipeCall:
+    """What to run: the recipe with its parameters (esorex style, `--name=value`) on a SOF.
+
+    Products land in `work_dir`; the recipe's messages go to `log_path` (which the AB page
+    tails while it runs); `timeout` is in seconds.
+    """
+
+    recipe: str
+    sof: list
+    parameters: list
+    work_dir: Path
+    log_path: Path
+    timeout: float = 3600.0
+
+    @property
+    def sof_path(self):
+        return self.work_dir / f"{self.recipe}.sof"
+
+    def write_sof(self):
+        """Write the SOF file (`path TAG` per line) and return its path."""
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.sof_path.write_text("".join(f"{entry.path} {entry.tag}\n" for entry in self.sof))
+        return self.sof_path
+
+
+@dataclass
+class RecipeOutcome:
+    """How a recipe run ended. `products` are products.ProductFile, found by PRO.CATG."""
+
+    exit_status: int | None
+    timed_out: bool = False
+    cancelled: bool = False
+    lost_lease: bool = False
+    error: str = ""
+    products: list = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self):
+        return (self.exit_status == 0 and not self.timed_out and not self.cancelled
+                and not self.lost_lease and not self.error)  # fmt: skip
+
+
+class RecipeProcess:
+    """A started recipe: the leader of its own process group (a forked child, or a Popen)."""
+
+    def __init__(self, pid, popen=None):
+        self.pid = pid
+        self.popen = popen
+        self.returncode = None
+
+    def poll(self):
+        """Exit status once it ended (negative: killed by that signal), else None."""
+        if self.popen is not None:
+            self.returncode = self.popen.poll()
+        elif self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def kill_group(self, sig=signal.SIGKILL):
+        """Signal the whole process group (the recipe and anything it started)."""
+        try:
+            os.killpg(self.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def die_with_parent():
+    """In a recipe process: ask Linux to kill it when the worker that started it dies, so a
+    SIGKILLed worker leaves no orphan recipe running (the reaper re-queues the AB)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the lease and the reaper still hold
+        pass
+
+
+class RecipeEngine:
+    """Base of the engines. `start` must make the recipe a process-group leader."""
+
+    name = ""
+
+    def available(self):
+        """(True, "") or (False, why not): e.g. esorex not installed, recipe unknown."""
+        raise NotImplementedError
+
+    def knows(self, recipe):
+        """(True, "") or (False, why): whether this engine can run `recipe`."""
+        raise NotImplementedError
+
+    def start(self, call):
+        """Start `call` (its SOF written) and return a RecipeProcess."""
+        raise NotImplementedError
+
+
+def engine_named(name):
+    """The engine of an instance's `processing.engine` setting."""
+    from processing.engine.esorex import EsorexEngine
+    from processing.engine.python import PythonEngine
+
+    engines = {"esorex": EsorexEngine, "python": PythonEngine}
+    if name not in engines:
+        raise ValueError(f"unknown recipe engine {name!r}; the engines are {', '.join(engines)}")
+    return engines[name]()

@@ -1,0 +1,245 @@
+"""The operator's actions on processing — launch (-C/-P), cancel, re-run with dependants.
+
+One function per action, used by the phoenix command, the web pages and the tests alike;
+each writes an AuditEvent. An AB joins a launch only from a final state other than success
+(created, failed, cancelled, upstream_failed): launching the same scope twice, or while its
+ABs run, does nothing twice.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from processing import audit
+from processing.abs.create import create_abs
+from processing.choices import (
+    ACTIVE_STATES, USABLE_PRODUCT_STATES, AbStatus, BatchStatus, Completeness, ScopeKind,
+)  # fmt: skip
+from processing.models import AssociationBlock, Batch, Product
+from processing.queue import schedule
+
+#: an AB in one of these states may be (re)started by a launch
+STARTABLE = (AbStatus.CREATED, AbStatus.FAILED, AbStatus.CANCELLED, AbStatus.UPSTREAM_FAILED)
+
+
+class ActionError(Exception):
+    """The action cannot be done; the message says why and what to do instead."""
+
+
+@dataclass
+class LaunchResult:
+    batch: Batch | None
+    created: object = None  # CreateResult of -C
+    pending: list = field(default_factory=list)  # AB names taken into the batch
+    queued: list = field(default_factory=list)  # of which queued at once (no parent pending)
+    skipped: list = field(default_factory=list)  # (AB name, why)
+
+    def summary(self):
+        return {"pending": len(self.pending), "queued_at_launch": len(self.queued),
+                "skipped": [{"ab": name, "why": why} for name, why in self.skipped]}  # fmt: skip
+
+
+def _actor(user, actor_name):
+    return actor_name or (user.get_username() if user else audit.cli_actor_name())
+
+
+def launch(instance, scope, *, create=False, process=True, category=None, ab_name=None,
+           user=None, actor_name=None):
+    """phoenix -C and/or -P for a scope: one Batch row for the launch.
+
+    -C creates the ABs (processing/abs/create.py); -P takes the scope's startable ABs
+    (with -a only that AB) and the unfinished ABs they depend on into the batch, queues
+    those whose parents succeeded, and leaves the others pending until they did.
+    """
+    if not (create or process):
+        raise ActionError("nothing to do: give -C (create ABs) and/or -P (process them)")
+    actor = _actor(user, actor_name)
+    steps = ("C" if create else "") + ("P" if process else "")
+    batch = Batch.objects.create(
+        instance=instance, scope_kind=scope.kind, scope=scope.value, category=category or "",
+        ab_name=ab_name or "", steps=steps, created_by=user if user and user.pk else None,
+        actor_name=actor, complete_mode=instance.complete_mode,
+    )  # fmt: skip
+    result = LaunchResult(batch)
+    if create:
+        result.created = create_abs(instance, scope, category=category, ab_name=ab_name,
+                                    user=user, actor_name=actor, batch=batch)  # fmt: skip
+    if process:
+        abs_ = AssociationBlock.objects.filter(instance=instance).filter(scope.as_q())
+        if category:
+            abs_ = abs_.filter(category=category)
+        if ab_name:
+            abs_ = abs_.filter(ab_name=ab_name)
+            if not abs_.exists():
+                raise ActionError(f"-a: {scope} has no AB named {ab_name!r} (create it with -C)")
+        _take_into_batch(batch, list(abs_), result)
+        with transaction.atomic():
+            result.queued = schedule.release_ready(batch_ids=[batch.pk])
+            Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING)
+            schedule.finish_batches([batch.pk])
+    summary = dict(batch.summary if create else {}, processing=result.summary())
+    Batch.objects.filter(pk=batch.pk).update(summary=summary)
+    batch.refresh_from_db()
+    audit.record(
+        "launch", user=user, actor_name=actor, obj=batch,
+        message=(f"phoenix -{steps} {scope}: {len(result.pending)} ABs to process "
+                 f"({len(result.queued)} queued at once), {len(result.skipped)} skipped"),
+        detail={"steps": steps, "scope": scope.value, **result.summary()},
+    )  # fmt: skip
+    return result
+
+
+def _take_into_batch(batch, abs_, result):
+    """Mark the ABs and the unfinished ABs they depend on pending in `batch`."""
+    chosen, seen = [], set()
+    stack = list(abs_)
+    while stack:
+        ab = stack.pop()
+        if ab.pk in seen:
+            continue
+        seen.add(ab.pk)
+        why = _why_not_startable(ab)
+        if why:
+            if ab in abs_:
+                result.skipped.append((ab.ab_name, why))
+            continue
+        chosen.append(ab)
+        stack.extend(ab.depends_on.exclude(status=AbStatus.SUCCESS))
+    blocked = _blocked(chosen)
+    for ab in chosen:
+        if ab.pk in blocked:
+            result.skipped.append((ab.ab_name, blocked[ab.pk]))
+    ids = [ab.pk for ab in chosen if ab.pk not in blocked]
+    with transaction.atomic():
+        for ab in chosen:
+            if ab.pk in blocked:
+                continue
+            if AssociationBlock.objects.filter(pk=ab.pk, status__in=STARTABLE).update(
+                status=AbStatus.PENDING, batch=batch, cancel_requested=False, error="",
+                queued_at=None, started_at=None, finished_at=None,
+            ):  # fmt: skip
+                result.pending.append(ab.ab_name)
+    return ids
+
+
+def _why_not_startable(ab):
+    if ab.status == AbStatus.SUCCESS:
+        return "processed already (success); re-run it to process it again"
+    if ab.status in ACTIVE_STATES:
+        return f"{ab.status} in batch #{ab.batch_id}"
+    if ab.completeness == Completeness.INCOMPLETE:
+        return "INCOMPLETE: " + "; ".join(ab.missing or ["a required calibration is missing"])
+    return ""
+
+
+def _blocked(chosen):
+    """ABs among `chosen` that depend on an AB that can neither run nor has succeeded."""
+    ids = {ab.pk for ab in chosen}
+    blocked = {}
+    changed = True
+    while changed:
+        changed = False
+        for ab in chosen:
+            if ab.pk in blocked:
+                continue
+            for parent in ab.depends_on.all():
+                ok = parent.status == AbStatus.SUCCESS or parent.status in ACTIVE_STATES or (
+                    parent.pk in ids and parent.pk not in blocked)
+                if not ok:
+                    blocked[ab.pk] = (f"depends on {parent.ab_name}, which cannot run "
+                                      f"({_why_not_startable(parent) or parent.status})")  # fmt: skip
+                    changed = True
+                    break
+    return blocked
+
+
+def cancel(abs_, *, user=None, actor_name=None, batch=None):
+    """Cancel ABs: pending and queued ones at once, running ones by killing their recipe
+    (the worker notices within seconds). Their pending dependants become upstream_failed.
+
+    Returns (cancelled now, cancel requested for running ones).
+    """
+    actor = _actor(user, actor_name)
+    now, cancelled, requested = timezone.now(), [], []
+    with transaction.atomic():
+        for ab in abs_:
+            if AssociationBlock.objects.filter(
+                pk=ab.pk, status__in=(AbStatus.PENDING, AbStatus.QUEUED)
+            ).update(status=AbStatus.CANCELLED, finished_at=now, error=f"cancelled by {actor}"):
+                cancelled.append(ab.ab_name)
+                schedule.fail_dependants(ab, "was cancelled")
+            elif AssociationBlock.objects.filter(pk=ab.pk, status=AbStatus.RUNNING).update(
+                cancel_requested=True
+            ):
+                requested.append(ab.ab_name)
+        schedule.finish_batches({ab.batch_id for ab in abs_})
+    what = batch or (abs_[0] if len(abs_) == 1 else None)
+    audit.record(
+        "cancel", user=user, actor_name=actor, obj=what,
+        object_type="" if what else "processing.AssociationBlock",
+        object_repr="" if what else f"{len(abs_)} ABs",
+        message=f"{len(cancelled)} ABs cancelled, {len(requested)} running ones being stopped",
+        detail={"cancelled": cancelled, "stopping": requested},
+    )  # fmt: skip
+    return cancelled, requested
+
+
+def cancel_batch(batch, *, user=None, actor_name=None):
+    """Cancel everything a batch still has to do."""
+    Batch.objects.filter(pk=batch.pk, status__in=(BatchStatus.RUNNING, BatchStatus.CREATED)).update(
+        status=BatchStatus.CANCELLED, finished_at=timezone.now()
+    )
+    active = list(AssociationBlock.objects.filter(batch=batch, status__in=ACTIVE_STATES))
+    return cancel(active, user=user, actor_name=actor_name, batch=batch)
+
+
+def rerun_with_dependants(ab, *, user=None, actor_name=None):
+    """Process `ab` again with every AB downstream of it, in a new batch."""
+    actor = _actor(user, actor_name)
+    subtree, frontier = [ab], [ab]
+    while frontier:
+        children = list(AssociationBlock.objects.filter(depends_on__in=frontier).distinct())
+        children = [c for c in children if c.pk not in {s.pk for s in subtree}]
+        subtree += children
+        frontier = children
+    busy = [s.ab_name for s in subtree if s.status in ACTIVE_STATES]
+    if busy:
+        raise ActionError(f"cannot re-run {ab.ab_name}: {', '.join(busy)} still "
+                          "pending, queued or running (cancel first, or wait)")  # fmt: skip
+    certified = sorted(set(Product.objects.filter(ab__in=subtree, state__in=USABLE_PRODUCT_STATES)
+                           .values_list("ab__ab_name", flat=True)))  # fmt: skip
+    if certified:
+        raise ActionError(f"cannot re-run {ab.ab_name}: {', '.join(certified)} have certified "
+                          "products; reject them first")  # fmt: skip
+    incomplete = [s.ab_name for s in subtree if s.completeness == Completeness.INCOMPLETE]
+    if ab.completeness == Completeness.INCOMPLETE:
+        raise ActionError(f"cannot re-run {ab.ab_name}: it is INCOMPLETE ({'; '.join(ab.missing)})")
+    kind = ScopeKind.RUN if ab.run_id else ScopeKind.DATE
+    batch = Batch.objects.create(
+        instance=ab.instance, scope_kind=kind, scope=ab.pseudo_date, ab_name=ab.ab_name,
+        steps="P", created_by=user if user and user.pk else None, actor_name=actor,
+        complete_mode=False, status=BatchStatus.RUNNING,
+    )  # fmt: skip
+    names = []
+    with transaction.atomic():
+        for member in subtree:
+            if member.completeness == Completeness.INCOMPLETE:
+                continue
+            if AssociationBlock.objects.filter(pk=member.pk, status=member.status).update(
+                status=AbStatus.PENDING, batch=batch, cancel_requested=False, error="",
+                queued_at=None, started_at=None, finished_at=None,
+            ):  # fmt: skip
+                names.append(member.ab_name)
+        queued = schedule.release_ready(batch_ids=[batch.pk])
+        schedule.finish_batches([batch.pk])
+    Batch.objects.filter(pk=batch.pk).update(
+        summary={"processing": {"pending": len(names), "queued_at_launch": len(queued),
+                                "skipped": [{"ab": n, "why": "INCOMPLETE"} for n in incomplete]}}
+    )  # fmt: skip
+    audit.record(
+        "rerun", user=user, actor_name=actor, obj=ab,
+        message=f"re-run of {ab.ab_name} with {len(names) - 1} dependants in batch #{batch.pk}",
+        detail={"batch": batch.pk, "abs": names},
+    )  # fmt: skip
+    return batch

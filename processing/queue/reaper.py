@@ -1,0 +1,130 @@
+"""The reaper: nothing stays "running" forever, no work directory stays for ever.
+
+Scheduled every minute (processing/schedules.py) and run by `phoenix --wait` while it
+watches a batch. An AB whose lease expired lost its worker (killed, host down): the reaper
+takes the AB back with a conditional UPDATE on the expired token — so two reapers cannot
+both do it — and queues it again, or fails it once PHOENIX_MAX_ATTEMPTS attempts were made.
+QC jobs whose worker died are queued again the same way.
+"""
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from processing import layout
+from processing.choices import AbCategory, AbStatus, AttemptStatus, QcStatus
+from processing.models import AbAttempt, AssociationBlock
+from processing.queue import schedule
+
+#: a QC job running longer than this is presumed dead (QC of one AB takes seconds)
+QC_STALE = timedelta(minutes=15)
+
+
+@dataclass
+class Reaped:
+    requeued: list = field(default_factory=list)  # AB names queued again
+    failed: list = field(default_factory=list)  # AB names that ran out of attempts
+    qc_requeued: list = field(default_factory=list)
+    work_dirs_removed: list = field(default_factory=list)
+
+    def __bool__(self):
+        return bool(self.requeued or self.failed or self.qc_requeued or self.work_dirs_removed)
+
+
+def reap(now=None, clean_work=True):
+    now = now or timezone.now()
+    result = Reaped()
+    expired = AssociationBlock.objects.filter(status=AbStatus.RUNNING, lease_expires_at__lt=now)
+    for ab in expired.only("pk", "ab_name", "attempts", "lease_token", "host", "worker",
+                           "batch_id", "category"):  # fmt: skip
+        _take_back(ab, now, result)
+    _requeue_stale_qc(now, result)
+    if clean_work:
+        _clean_work_dirs(now, result)
+    return result
+
+
+def _take_back(ab, now, result):
+    lost = (f"attempt {ab.attempts} lost: its worker {ab.worker} on {ab.host} stopped "
+            f"renewing its lease")  # fmt: skip
+    give_up = ab.attempts >= settings.PHOENIX_MAX_ATTEMPTS
+    with transaction.atomic():
+        changes = dict(lease_token="", lease_expires_at=None)
+        if give_up:
+            changes.update(status=AbStatus.FAILED, finished_at=now,
+                           error=f"{lost}; gave up after {ab.attempts} attempts "
+                                 f"(PHOENIX_MAX_ATTEMPTS={settings.PHOENIX_MAX_ATTEMPTS})")  # fmt: skip
+        else:
+            changes.update(status=AbStatus.QUEUED, queued_at=now, error=f"{lost}; queued again")
+        taken = AssociationBlock.objects.filter(
+            pk=ab.pk, status=AbStatus.RUNNING, lease_token=ab.lease_token
+        ).update(**changes)
+        if not taken:
+            return
+        AbAttempt.objects.filter(ab_id=ab.pk, token=ab.lease_token,
+                                 status=AttemptStatus.RUNNING).update(
+            status=AttemptStatus.LOST, finished_at=now, error=lost)  # fmt: skip
+        if give_up:
+            result.failed.append(ab.ab_name)
+            schedule.fail_dependants(ab, "failed (its worker was lost too often)")
+            if ab.category == AbCategory.CALIB and ab.batch_id:
+                schedule.release_ready(batch_ids=[ab.batch_id])
+            schedule.finish_batches([ab.batch_id])
+        else:
+            result.requeued.append(ab.ab_name)
+            schedule.enqueue([ab.pk])
+
+
+def _requeue_stale_qc(now, result):
+    from processing.queue.qc_job import enqueue_qc
+
+    stale = AssociationBlock.objects.filter(
+        qc_status=QcStatus.RUNNING, status=AbStatus.SUCCESS, finished_at__lt=now - QC_STALE
+    )
+    for pk, name in stale.values_list("pk", "ab_name"):
+        with transaction.atomic():
+            if AssociationBlock.objects.filter(pk=pk, qc_status=QcStatus.RUNNING).update(
+                qc_status=QcStatus.QUEUED
+            ):
+                result.qc_requeued.append(name)
+                transaction.on_commit(lambda pk=pk: enqueue_qc(pk))
+
+
+def _clean_work_dirs(now, result):
+    """Remove work/<ab>/<attempt> directories nobody needs: those of successful attempts,
+    of failed ones older than PHOENIX_WORK_KEEP_DAYS, and leftovers no attempt owns."""
+    root = layout.data_root() / "work"
+    if not root.is_dir():
+        return
+    keep_after = now - timedelta(days=settings.PHOENIX_WORK_KEEP_DAYS)
+    attempts = {
+        a.work_dir: a
+        for a in AbAttempt.objects.filter(work_dir_removed=False).only(
+            "pk", "work_dir", "status", "finished_at"
+        )
+    }
+    for ab_dir in root.iterdir():
+        if not ab_dir.is_dir():
+            continue
+        for attempt_dir in ab_dir.iterdir():
+            attempt = attempts.get(str(attempt_dir))
+            if attempt is None:
+                stale = attempt_dir.stat().st_mtime < time.time() - 86400
+            elif attempt.status == AttemptStatus.RUNNING:
+                stale = False
+            elif attempt.status == AttemptStatus.SUCCESS:
+                stale = True
+            else:
+                stale = attempt.finished_at is not None and attempt.finished_at < keep_after
+            if stale:
+                shutil.rmtree(attempt_dir, ignore_errors=True)
+                result.work_dirs_removed.append(str(attempt_dir))
+                if attempt is not None:
+                    AbAttempt.objects.filter(pk=attempt.pk).update(work_dir_removed=True)
+        if not any(ab_dir.iterdir()):
+            ab_dir.rmdir()

@@ -1,0 +1,109 @@
+"""Dependency order: which pending ABs may be queued, and what a failure does to dependants.
+
+An AB is queued only when every AB it depends on has succeeded. In a COMPLETE_MODE batch
+the SCIENCE ABs moreover wait until the batch's CALIB part has ended, as DFOS runs the CALIB
+part of a month before its SCIENCE part. Every state change here is a conditional UPDATE, so
+two workers finishing at the same moment cannot queue an AB twice; the task goes to the
+broker only after the transaction that queued the AB commits.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from processing.choices import ACTIVE_STATES, AbCategory, AbStatus, BatchStatus
+from processing.models import AssociationBlock, Batch
+
+PROCESS_AB_TASK = "processing.tasks.process_ab"
+
+
+def enqueue(ab_ids):
+    """Hand the ABs to django-q2 once the current transaction commits."""
+    ab_ids = list(ab_ids)
+    if ab_ids:
+        transaction.on_commit(lambda: [async_task(PROCESS_AB_TASK, pk) for pk in ab_ids])
+
+
+def release_ready(batch_ids=None, ab_ids=None):
+    """Queue the pending ABs (of these batches, or these ABs) whose parents all succeeded.
+
+    Returns the ids queued.
+    """
+    pending = AssociationBlock.objects.filter(status=AbStatus.PENDING)
+    if batch_ids is not None:
+        pending = pending.filter(batch_id__in=list(batch_ids))
+    if ab_ids is not None:
+        pending = pending.filter(pk__in=list(ab_ids))
+    unfinished = AssociationBlock.objects.exclude(status=AbStatus.SUCCESS)
+    ready = pending.exclude(depends_on__in=unfinished)
+    candidates = list(ready.values_list("pk", "category", "batch_id"))
+    if not candidates:
+        return []
+    waiting_for_calib = _batches_with_calib_part_running({b for _, c, b in candidates
+                                                          if c == AbCategory.SCIENCE})  # fmt: skip
+    ids = [pk for pk, category, batch in candidates
+           if not (category == AbCategory.SCIENCE and batch in waiting_for_calib)]  # fmt: skip
+    queued = []
+    with transaction.atomic():
+        now = timezone.now()
+        for pk in ids:  # one conditional UPDATE each: a concurrent release cannot double-queue
+            if AssociationBlock.objects.filter(pk=pk, status=AbStatus.PENDING).update(
+                status=AbStatus.QUEUED, queued_at=now
+            ):
+                queued.append(pk)
+        enqueue(queued)
+    return queued
+
+
+def _batches_with_calib_part_running(batch_ids):
+    """COMPLETE_MODE batches among `batch_ids` whose CALIB ABs have not all ended."""
+    complete = Batch.objects.filter(pk__in=[b for b in batch_ids if b], complete_mode=True)
+    return set(
+        complete.filter(abs__category=AbCategory.CALIB, abs__status__in=ACTIVE_STATES)
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+
+
+def release_after_success(ab):
+    """After `ab` succeeded: queue its dependants that became ready, and, if it ended the
+    CALIB part of a COMPLETE_MODE batch, that batch's SCIENCE ABs."""
+    dependant_ids = list(ab.dependants.filter(status=AbStatus.PENDING).values_list("pk", flat=True))
+    queued = release_ready(ab_ids=dependant_ids) if dependant_ids else []
+    if ab.batch_id and ab.category == AbCategory.CALIB:
+        queued += release_ready(batch_ids=[ab.batch_id])
+    return queued
+
+
+def fail_dependants(ab, why):
+    """Mark every pending or queued AB downstream of `ab` upstream_failed, naming the parent.
+
+    Returns the ids marked. Queued ones are taken back too: their task then finds nothing to
+    claim.
+    """
+    marked, frontier = [], [ab.pk]
+    while frontier:
+        children = list(
+            AssociationBlock.objects.filter(
+                depends_on__in=frontier, status__in=(AbStatus.PENDING, AbStatus.QUEUED)
+            ).values_list("pk", flat=True).distinct()
+        )  # fmt: skip
+        frontier = []
+        for pk in children:
+            if AssociationBlock.objects.filter(
+                pk=pk, status__in=(AbStatus.PENDING, AbStatus.QUEUED)
+            ).update(status=AbStatus.UPSTREAM_FAILED, finished_at=timezone.now(),
+                     error=f"{ab.ab_name} {why}"):  # fmt: skip
+                marked.append(pk)
+                frontier.append(pk)
+    return marked
+
+
+def finish_batches(batch_ids):
+    """Close the running batches among `batch_ids` that have no active AB left."""
+    for batch_id in {b for b in batch_ids if b}:
+        active = AssociationBlock.objects.filter(batch_id=batch_id, status__in=ACTIVE_STATES)
+        if not active.exists():
+            Batch.objects.filter(pk=batch_id, status=BatchStatus.RUNNING).update(
+                status=BatchStatus.FINISHED, finished_at=timezone.now()
+            )
