@@ -7,6 +7,12 @@ whole tree, and both write products whose headers carry HIERARCH ESO PRO CATG, t
 PRO.REC1 provenance and the QC keywords; products.py collects them the same way.
 """
 
-from processing.engine.base import RecipeCall, RecipeEngine, RecipeOutcome, SofEntry, engine_named
+from processing.engine.base import (
+    RecipeCall,
+    RecipeEngine,
+    RecipeOutcome,
+    SofEntry,
+    engine_named,
+)
 
 __all__ = ["RecipeCall", "RecipeEngine", "RecipeOutcome", "SofEntry", "engine_named"]

@@ -14,7 +14,12 @@ from django.utils import timezone
 from processing import audit
 from processing.abs.create import create_abs
 from processing.choices import (
-    ACTIVE_STATES, USABLE_PRODUCT_STATES, AbStatus, BatchStatus, Completeness, ScopeKind,
+    ACTIVE_STATES,
+    USABLE_PRODUCT_STATES,
+    AbStatus,
+    BatchStatus,
+    Completeness,
+    ScopeKind,
 )  # fmt: skip
 from processing.models import AssociationBlock, Batch, Product
 from processing.queue import schedule

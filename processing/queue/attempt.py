@@ -24,7 +24,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from processing import layout
-from processing.choices import AbCategory, AbStatus, AttemptStatus, ProductKind, QcStatus
+from processing.choices import (
+    AbCategory,
+    AbStatus,
+    AttemptStatus,
+    ProductKind,
+    QcStatus,
+)
 from processing.engine import RecipeCall, RecipeOutcome, engine_named
 from processing.engine.products import collect_products
 from processing.engine.runner import supervise
