@@ -58,6 +58,10 @@ def _child(call, sof, log_fd):
         os.dup2(log_fd, 1)
         os.dup2(log_fd, 2)
         os.close(log_fd)
+        # The worker's sys.stdout/stderr may be anything (a test's capture, a pipe); the
+        # recipe's print() and logging go to the log file descriptors.
+        sys.stdout = open(1, "w", buffering=1, closefd=False)
+        sys.stderr = open(2, "w", buffering=1, closefd=False)
         os.chdir(call.work_dir)
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter(LOG_FORMAT))

@@ -119,6 +119,7 @@ def _run(ab, attempt, token):
                       work_dir=work, log_path=Path(attempt.log_path),
                       timeout=_timeout(ab))  # fmt: skip
     process = engine.start(call)
+    shutil.copyfile(call.sof_path, sof_copy(attempt))  # what exactly ran, after the cleanup
     AbAttempt.objects.filter(pk=attempt.pk).update(pid=process.pid)
 
     def on_tick():
@@ -143,6 +144,11 @@ def _run(ab, attempt, token):
             outcome.error = (f"{ab.recipe} ended with status 0 but wrote none of the expected "
                              f"products ({', '.join(sorted(expected))})")  # fmt: skip
     return outcome
+
+
+def sof_copy(attempt):
+    """The SOF of an attempt, kept beside its log (the work directory goes after success)."""
+    return Path(attempt.log_path).with_suffix(".sof")
 
 
 def _timeout(ab):

@@ -1,0 +1,262 @@
+"""phoenix -P on simulated NACO nights: ABs processed in dependency order with real recipes.
+
+These tests play the worker in the test process (processing.queue.attempt.process_ab is what
+the django-q2 task calls), so each state change can be looked at; tests/test_processing_cluster.py
+runs the same through a real q2 cluster. The recipes are real: the Python recipes shipped
+with Phoenix and, where installed (always on CI), the ESO ones through esorex.
+"""
+
+import os
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from processing.abs.scope import Scope
+from processing.choices import AbCategory, AbStatus, AttemptStatus, BatchStatus, Completeness
+from processing.data_pool import import_headers
+from processing.models import AbAttempt, AssociationBlock, Batch, Instance, Product
+from processing.queue import actions
+from processing.queue.attempt import process_ab, sof_copy
+from processing.queue.reaper import reap
+from processing.simulation import simulate_nights
+
+FIRST_NIGHT = date(2009, 6, 15)
+MONTH = Scope.for_month("2009-06")
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    out = tmp_path_factory.mktemp("naco_raw")
+    simulate_nights(FIRST_NIGHT, 1, out, seed=1, broken=False)
+    return out
+
+
+@pytest.fixture(params=["python", pytest.param("esorex", marks=pytest.mark.esorex)])
+def naco(request, db, simulated, data_root, tmp_path):
+    """NACO with the night's raw files copied (tests may damage them), ABs of the month made."""
+    raw = tmp_path / "raw"
+    shutil.copytree(simulated, raw)
+    call_command("load_instances", "NACO", stdout=open(os.devnull, "w"))
+    assert not import_headers([raw]).failed
+    instance = Instance.objects.get(name="NACO")
+    instance.engine = request.param
+    instance.save(update_fields=["engine"])
+    actions.launch(instance, MONTH, create=True, process=False)
+    return instance
+
+
+def drive(limit=500):
+    """Be the worker: run every queued AB until none is left; return the ids run, in order."""
+    ran = []
+    while len(ran) < limit:
+        queued = list(AssociationBlock.objects.filter(status=AbStatus.QUEUED)
+                      .order_by("queued_at", "pk").values_list("pk", flat=True))  # fmt: skip
+        if not queued:
+            return ran
+        for pk in queued:
+            process_ab(pk)
+            ran.append(pk)
+    raise AssertionError("ABs kept being queued")
+
+
+def launched(result):
+    return AssociationBlock.objects.filter(batch=result.batch)
+
+
+def test_a_month_is_processed_in_dependency_order(naco):
+    result = actions.launch(naco, MONTH, process=True)
+    batch_abs = launched(result)
+    assert batch_abs.count() == len(result.pending) > 0
+    # COMPLETE_MODE: only CALIB ABs are queued at first; science waits for the CALIB part.
+    first = set(batch_abs.filter(status=AbStatus.QUEUED).values_list("category", flat=True))
+    assert first == {AbCategory.CALIB}
+    assert batch_abs.filter(category=AbCategory.SCIENCE, status=AbStatus.PENDING).exists()
+
+    order = drive()
+    assert set(batch_abs.values_list("status", flat=True)) == {AbStatus.SUCCESS}, [
+        (ab.ab_name, ab.error) for ab in batch_abs.exclude(status=AbStatus.SUCCESS)
+    ]
+    position = {pk: i for i, pk in enumerate(order)}
+    for ab in batch_abs:
+        for parent in ab.depends_on.all():
+            assert position[parent.pk] < position[ab.pk], f"{ab} ran before its parent {parent}"
+        if ab.category == AbCategory.SCIENCE:
+            last_calib = max(position[c.pk] for c in batch_abs.filter(category=AbCategory.CALIB))
+            assert position[ab.pk] > last_calib
+    assert Batch.objects.get(pk=result.batch.pk).status == BatchStatus.FINISHED
+
+
+def test_products_have_the_expected_categories_and_masters_feed_the_science(naco):
+    actions.launch(naco, MONTH, process=True)
+    drive()
+    for ab in AssociationBlock.objects.filter(status=AbStatus.SUCCESS):
+        made = set(ab.products.values_list("pro_catg", flat=True))
+        expected = {p["pro_catg"] for p in ab.products_expected}
+        assert made and made <= expected, (ab.ab_name, made, expected)
+        for product in ab.products.all():
+            assert Path(product.path).is_file()
+            assert product.keywords["PRO.CATG"] == product.pro_catg
+            assert product.provenance["raw"], f"{product.name} names no raw input"
+        attempt = AbAttempt.objects.get(ab=ab)
+        assert attempt.status == AttemptStatus.SUCCESS and attempt.work_dir_removed
+        assert not Path(attempt.work_dir).exists()
+        assert Path(attempt.log_path).is_file() and ab.log_path == attempt.log_path
+        assert ab.host and ab.worker and ab.exec_seconds is not None
+    science = AssociationBlock.objects.filter(category=AbCategory.SCIENCE, status=AbStatus.SUCCESS)
+    assert science.exists()
+    for ab in science:
+        sof = sof_copy(AbAttempt.objects.get(ab=ab)).read_text().splitlines()
+        for cal in ab.calibrations.filter(source_ab__isnull=False):
+            master = Product.objects.get(ab=cal.source_ab, pro_catg=cal.pro_catg)
+            assert f"{master.path} {cal.tag}" in sof, f"{ab}: {master.name} ({cal.tag}) not used"
+        coadd = ab.products.get(pro_catg="COADDED_IMG")
+        used = {Path(entry["name"]).name for entry in coadd.provenance["cal"]}
+        flat = Product.objects.get(ab__in=ab.depends_on.all(), pro_catg="MASTER_IMG_FLAT")
+        assert flat.name in used, f"{coadd.name} does not name {flat.name} as its flat"
+
+
+def test_a_failed_parent_marks_its_dependants_upstream_failed(naco):
+    result = actions.launch(naco, MONTH, process=True)
+    dark = next(ab for ab in launched(result).filter(raw_type="DARK") if ab.dependants.exists())
+    victim = dark.inputs.first().frame
+    Path(victim.path).unlink()
+    drive()
+    dark.refresh_from_db()
+    assert dark.status == AbStatus.FAILED
+    assert f"input file {victim.path} (" in dark.error and "does not exist" in dark.error
+    for child in dark.dependants.all():
+        assert child.status == AbStatus.UPSTREAM_FAILED
+        assert dark.ab_name in child.error
+    attempt = AbAttempt.objects.get(ab=dark)
+    assert attempt.status == AttemptStatus.FAILED
+    assert Path(attempt.work_dir).is_dir(), "a failed attempt keeps its work directory"
+    assert Batch.objects.get(pk=result.batch.pk).status == BatchStatus.FINISHED
+
+
+def test_a_recipe_that_fails_is_reported_with_its_log(naco):
+    result = actions.launch(naco, MONTH, process=True)
+    dark = launched(result).filter(raw_type="DARK").first()
+    Path(dark.inputs.first().frame.path).write_bytes(b"SIMPLE  = this is not a FITS file")
+    drive()
+    dark.refresh_from_db()
+    assert dark.status == AbStatus.FAILED
+    assert dark.recipe in dark.error and "status" in dark.error
+    assert Path(dark.log_path).stat().st_size > 0
+
+
+def test_a_duplicate_delivery_does_nothing(naco):
+    result = actions.launch(naco, MONTH, process=True)
+    ab = launched(result).filter(status=AbStatus.QUEUED).first()
+    first = process_ab(ab.pk)
+    second = process_ab(ab.pk)
+    assert "success" in first
+    assert "nothing to do" in second
+    assert AbAttempt.objects.filter(ab=ab).count() == 1
+    assert Product.objects.filter(ab=ab).count() == len(set(ab.products.values_list("name", flat=True)))
+
+
+def test_launching_twice_processes_nothing_twice(naco):
+    first = actions.launch(naco, MONTH, process=True)
+    drive()
+    again = actions.launch(naco, MONTH, process=True)
+    assert again.pending == [] and again.queued == []
+    assert len(again.skipped) == len(first.pending) + len(first.skipped)
+    assert Batch.objects.get(pk=again.batch.pk).status == BatchStatus.FINISHED
+    assert not AbAttempt.objects.filter(number__gt=1).exists()
+
+
+def test_incomplete_abs_are_not_processed_and_say_why(naco):
+    result = actions.launch(naco, MONTH, process=True)
+    incomplete = AssociationBlock.objects.filter(completeness=Completeness.INCOMPLETE)
+    skipped = dict(result.skipped)
+    for ab in incomplete:
+        assert ab.status == AbStatus.CREATED
+        assert skipped[ab.ab_name].startswith("INCOMPLETE: ")
+
+
+def test_cancel_takes_queued_and_pending_abs_and_their_dependants(naco):
+    result = actions.launch(naco, MONTH, process=True)
+    calib = launched(result).filter(status=AbStatus.QUEUED, dependants__isnull=False).first()
+    cancelled, stopping = actions.cancel([calib], actor_name="test")
+    assert cancelled == [calib.ab_name] and stopping == []
+    calib.refresh_from_db()
+    assert calib.status == AbStatus.CANCELLED
+    for child in calib.dependants.all():
+        assert child.status == AbStatus.UPSTREAM_FAILED and "cancelled" in child.error
+    assert "nothing to do" in process_ab(calib.pk)
+
+    actions.cancel_batch(result.batch, actor_name="test")
+    assert not launched(result).filter(status__in=("pending", "queued")).exists()
+    assert Batch.objects.get(pk=result.batch.pk).status == BatchStatus.CANCELLED
+
+
+def test_rerun_with_dependants_replaces_the_products(naco):
+    actions.launch(naco, MONTH, process=True)
+    drive()
+    dark = next(ab for ab in AssociationBlock.objects.filter(raw_type="DARK", status="success")
+                if ab.dependants.exists())  # fmt: skip
+    old_paths = set(Product.objects.filter(ab=dark).values_list("path", flat=True))
+    subtree = {dark.pk} | set(dark.dependants.values_list("pk", flat=True))
+    batch = actions.rerun_with_dependants(dark, actor_name="test")
+    assert set(AssociationBlock.objects.filter(batch=batch).values_list("pk", flat=True)) >= subtree
+    assert AssociationBlock.objects.get(pk=dark.pk).status == AbStatus.QUEUED
+    drive()
+    for pk in subtree:
+        ab = AssociationBlock.objects.get(pk=pk)
+        assert ab.status == AbStatus.SUCCESS and ab.attempts == 2
+    new_paths = set(Product.objects.filter(ab=dark).values_list("path", flat=True))
+    assert new_paths and not new_paths & old_paths
+    assert not any(Path(p).exists() for p in old_paths), "replaced products were left on disk"
+    with pytest.raises(actions.ActionError, match="still pending, queued or running"):
+        AssociationBlock.objects.filter(pk=dark.pk).update(status=AbStatus.RUNNING)
+        actions.rerun_with_dependants(AssociationBlock.objects.get(pk=dark.pk))
+
+
+def test_the_reaper_requeues_an_ab_whose_worker_died(naco, settings):
+    settings.PHOENIX_MAX_ATTEMPTS = 2
+    result = actions.launch(naco, MONTH, process=True)
+    ab = launched(result).filter(status=AbStatus.QUEUED).first()
+    from processing.queue.attempt import claim
+
+    token = claim(ab.pk)  # a worker took it …
+    AbAttempt.objects.create(ab=ab, number=1, token=token, engine="python", host="h",
+                             worker="w", started_at=timezone.now(),
+                             heartbeat_at=timezone.now(), work_dir="/nonexistent",
+                             log_path="/nonexistent")  # fmt: skip
+    assert not reap().requeued, "a lease that has not expired is left alone"
+    later = timezone.now() + timedelta(seconds=settings.PHOENIX_LEASE_SECONDS + 1)
+    reaped = reap(now=later)  # … and died
+    assert reaped.requeued == [ab.ab_name]
+    ab.refresh_from_db()
+    assert ab.status == AbStatus.QUEUED and "lost" in ab.error and ab.lease_token == ""
+    assert AbAttempt.objects.get(ab=ab, number=1).status == AttemptStatus.LOST
+    assert "success" in process_ab(ab.pk)
+    assert AbAttempt.objects.get(ab=ab, number=2).status == AttemptStatus.SUCCESS
+
+    other = launched(result).filter(status=AbStatus.QUEUED).first()
+    for _ in range(2):
+        claim(other.pk)
+        reap(now=timezone.now() + timedelta(seconds=settings.PHOENIX_LEASE_SECONDS + 1))
+    other.refresh_from_db()
+    assert other.status == AbStatus.FAILED and "gave up after 2 attempts" in other.error
+
+
+def test_the_reaper_clears_stale_work_directories(naco, settings, data_root):
+    settings.PHOENIX_WORK_KEEP_DAYS = 0
+    result = actions.launch(naco, MONTH, process=True)
+    dark = launched(result).filter(raw_type="DARK").first()
+    Path(dark.inputs.first().frame.path).unlink()
+    drive()
+    attempt = AbAttempt.objects.get(ab=dark)
+    assert Path(attempt.work_dir).is_dir()
+    orphan = data_root / "work" / "NOT_AN_AB" / "1"
+    orphan.mkdir(parents=True)
+    os.utime(orphan, (0, 0))
+    removed = reap(now=timezone.now() + timedelta(seconds=1)).work_dirs_removed
+    assert attempt.work_dir in removed and str(orphan) in removed
+    assert not Path(attempt.work_dir).exists() and not orphan.exists()
+    assert AbAttempt.objects.get(pk=attempt.pk).work_dir_removed
