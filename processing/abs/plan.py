@@ -147,6 +147,7 @@ class Found:
     records: list  # chosen candidates, best first
     levels: list  # their levels
     nearest_beyond: object = None  # (record, delta, level) of the best candidate too far away
+    searched: tuple | None = None  # (low, high) MJD of the widest window looked at
 
 
 class SelectPlan:
@@ -254,6 +255,7 @@ class CandidateIndex:
             return Found([], [])
         beyond = None
         for level, (low, high) in enumerate(plan.windows):
+            searched = (time + low, time + high)
             start = bisect_left(times, time + low)
             stop = bisect_right(times, time + high)
             inside = [r for r in timed[start:stop] if usable(r)]
@@ -261,10 +263,11 @@ class CandidateIndex:
                 inside.sort(key=lambda r: (abs(r.mjd - time), r.mjd, r.name))
                 chosen = inside[:take] if take else inside
                 if level <= max_level:
-                    return Found(chosen, [self._level(r.mjd - time) for r in chosen])
+                    levels = [self._level(r.mjd - time) for r in chosen]
+                    return Found(chosen, levels, searched=searched)
                 beyond = (chosen[0], chosen[0].mjd - time, level)
                 break
-        return Found([], [], nearest_beyond=beyond)
+        return Found([], [], nearest_beyond=beyond, searched=searched)
 
     def _level(self, delta):
         for level, (low, high) in enumerate(self.plan.windows):

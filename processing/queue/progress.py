@@ -2,9 +2,9 @@
 
 import time
 
-from django.db.models import Count
+from django.db.models import Count, Q
 
-from processing.choices import ACTIVE_STATES, AbStatus
+from processing.choices import ACTIVE_STATES, AbStatus, QcStatus
 from processing.models import AssociationBlock
 from processing.queue.reaper import reap
 from processing.queue.schedule import finish_batches
@@ -22,9 +22,10 @@ def counts(batch_ids):
 
 
 def finished(batch_ids):
-    """True when no AB of the batches is pending, queued or running."""
-    return not AssociationBlock.objects.filter(
-        batch_id__in=list(batch_ids), status__in=ACTIVE_STATES
+    """True when no AB of the batches is pending, queued or running, nor its QC job."""
+    abs_ = AssociationBlock.objects.filter(batch_id__in=list(batch_ids))
+    return not abs_.filter(
+        Q(status__in=ACTIVE_STATES) | Q(qc_status__in=(QcStatus.QUEUED, QcStatus.RUNNING))
     ).exists()
 
 

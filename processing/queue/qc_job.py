@@ -20,14 +20,14 @@ def enqueue_qc(ab_id):
 
 def process_qc(ab_id):
     """Run the QC job of AB `ab_id` if it is queued for one; return what happened."""
-    from processing.qc import run_qc
-
     if not AssociationBlock.objects.filter(pk=ab_id, qc_status=QcStatus.QUEUED).update(
         qc_status=QcStatus.RUNNING
     ):
         return f"AB {ab_id}: no QC job queued (done already, or taken by another delivery)"
     ab = AssociationBlock.objects.select_related("instance").get(pk=ab_id)
     try:
+        from processing.qc import run_qc
+
         result = run_qc(ab)
     except Exception as exc:
         log.exception("QC of %s", ab.ab_name)
