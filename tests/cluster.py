@@ -13,6 +13,7 @@ import time
 import uuid
 from pathlib import Path
 
+from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +37,16 @@ def redis_reachable():
         return False
 
 
+def _default_name(redis_url):
+    """With the ORM broker the queue lives in the test database: the cluster takes this
+    process's cluster name, so that tasks enqueued here reach it. Redis is shared by every
+    test run on the machine: a fresh name keeps runs apart (enqueue from a process with the
+    cluster's environment then)."""
+    if redis_url:
+        return f"phoenix-test-{uuid.uuid4().hex[:8]}"
+    return settings.Q_CLUSTER["name"]
+
+
 def cluster_env(data_root, workers=1, redis_url=None, name=None, **extra):
     """Environment of a cluster process on the test database."""
     env = {
@@ -44,7 +55,7 @@ def cluster_env(data_root, workers=1, redis_url=None, name=None, **extra):
         "PHOENIX_DEBUG": "1",
         "PHOENIX_DATA_ROOT": str(data_root),
         "PHOENIX_Q_WORKERS": str(workers),
-        "PHOENIX_Q_CLUSTER_NAME": name or f"phoenix-test-{uuid.uuid4().hex[:8]}",
+        "PHOENIX_Q_CLUSTER_NAME": name or _default_name(redis_url),
         **{key: str(value) for key, value in extra.items()},
     }
     env.pop("PHOENIX_REDIS_URL", None)

@@ -13,7 +13,6 @@ so a crash between the two leaves an orphan directory, never a product row witho
 import logging
 import os
 import shutil
-import socket
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -50,7 +49,7 @@ CANCEL_CHECK_SECONDS = 2
 def worker_identity():
     """(host, worker) recorded on the AB and its attempt: which machine, which process."""
     cluster = settings.Q_CLUSTER.get("name", "phoenix")
-    return socket.gethostname(), f"{cluster}:{os.getpid()}"
+    return settings.PHOENIX_HOST_NAME, f"{cluster}:{os.getpid()}"
 
 
 def lease_until():
