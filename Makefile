@@ -17,7 +17,8 @@ LOG := var/log
 
 help:
 	@echo "make demo       install, migrate, load instances, simulate and import NACO nights, start the"
-	@echo "                q2 cluster and the web server in the background (make demo-stop stops them)"
+	@echo "                q2 cluster, create and process the month's ABs, start the web server in the"
+	@echo "                background (make demo-stop stops them)"
 	@echo "make test       install and run the whole suite on SQLite, then on PostgreSQL if reachable"
 	@echo "make bench      run the benchmarks in benchmarks/"
 
@@ -45,13 +46,15 @@ demo: $(VENV)/.installed demo-stop
 	$(PY) manage.py demo_user
 	$(PY) manage.py simulate_nights --instance NACO --start $(DEMO_START) --nights $(DEMO_NIGHTS) --out var/data/raw --seed 1
 	-$(PY) manage.py import_headers --instance NACO var/data/raw
-	$(PY) manage.py create_abs --instance NACO -m $(shell echo $(DEMO_START) | cut -c1-7)
 	@setsid nohup $(PY) manage.py qcluster > $(LOG)/qcluster.log 2>&1 < /dev/null & echo $$! > $(RUN)/qcluster.pid
+	$(PY) manage.py phoenix --instance NACO -m $(shell echo $(DEMO_START) | cut -c1-7) -C -P
 	@setsid nohup $(PY) manage.py runserver --noreload $(DEMO_HOST):$(DEMO_PORT) > $(LOG)/web.log 2>&1 < /dev/null & echo $$! > $(RUN)/web.pid
 	@$(PY) scripts/wait_for_http.py http://$(DEMO_HOST):$(DEMO_PORT)/accounts/login/ 60
 	@echo
 	@echo "Phoenix is running: http://$(DEMO_HOST):$(DEMO_PORT)/   login: demo / phoenix-demo"
-	@echo "(the import above reports the simulator's deliberately broken files; logs in $(LOG)/, stop with: make demo-stop)"
+	@echo "(the import above reports the simulator's deliberately broken files; the month's ABs are being"
+	@echo " processed in the background: python manage.py phoenix --instance NACO -m $(shell echo $(DEMO_START) | cut -c1-7) -P --wait"
+	@echo " shows the progress; logs in $(LOG)/, stop with: make demo-stop)"
 
 demo-stop:
 	@for name in web qcluster; do \

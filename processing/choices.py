@@ -15,6 +15,7 @@ class InstanceMode(models.TextChoices):
 class Engine(models.TextChoices):
     ESOREX = "esorex", "esorex (ESO CPL pipeline)"
     PYTHON = "python", "Python recipes shipped with Phoenix"
+    AUTO = "auto", "esorex for the recipes it has on the host, else the Python recipes"
 
 
 class CalSelectorMode(models.TextChoices):

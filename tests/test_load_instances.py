@@ -91,7 +91,7 @@ class TestLoad:
         ("complete_mode = true", 'complete_mode = "YES"', "instance.complete_mode",
          "'YES' is not true or false"),
         ("complete_mode = true", "complete_mod = true", "instance.complete_mod", "unknown key"),
-        ('engine = "python"', 'engine = "midas"', "processing.engine", "'midas' is not one of"),
+        ('engine = "auto"', 'engine = "midas"', "processing.engine", "'midas' is not one of"),
         ('instrument_code = "NA"', 'instrument_code = "nac"', "instance.instrument_code",
          "not 2 upper-case letters"),
         ('name = "NACO"', 'name = "NACO_DEEP"', "instance.name", "differs from the directory name"),

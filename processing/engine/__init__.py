@@ -12,7 +12,8 @@ from processing.engine.base import (
     RecipeEngine,
     RecipeOutcome,
     SofEntry,
+    engine_for,
     engine_named,
 )
 
-__all__ = ["RecipeCall", "RecipeEngine", "RecipeOutcome", "SofEntry", "engine_named"]
+__all__ = ["RecipeCall", "RecipeEngine", "RecipeOutcome", "SofEntry", "engine_for", "engine_named"]

@@ -114,7 +114,7 @@ class RecipeEngine:
 
 
 def engine_named(name):
-    """The engine of an instance's `processing.engine` setting."""
+    """The engine called `name` ("esorex" or "python")."""
     from processing.engine.esorex import EsorexEngine
     from processing.engine.python import PythonEngine
 
@@ -122,3 +122,13 @@ def engine_named(name):
     if name not in engines:
         raise ValueError(f"unknown recipe engine {name!r}; the engines are {', '.join(engines)}")
     return engines[name]()
+
+
+def engine_for(setting, recipe):
+    """The engine that runs `recipe` under an instance's `processing.engine` setting:
+    "auto" takes esorex where it is installed and has the recipe, else the Python recipes
+    (decided on the host that runs the AB; the attempt records which one ran)."""
+    if setting != "auto":
+        return engine_named(setting)
+    esorex = engine_named("esorex")
+    return esorex if esorex.knows(recipe)[0] else engine_named("python")

@@ -39,6 +39,7 @@ class LaunchResult:
     pending: list = field(default_factory=list)  # AB names taken into the batch
     queued: list = field(default_factory=list)  # of which queued at once (no parent pending)
     skipped: list = field(default_factory=list)  # (AB name, why)
+    other_batches: set = field(default_factory=set)  # batches already running ABs of the scope
 
     def summary(self):
         return {"pending": len(self.pending), "queued_at_launch": len(self.queued),
@@ -105,6 +106,8 @@ def _take_into_batch(batch, abs_, result):
             continue
         seen.add(ab.pk)
         why = _why_not_startable(ab)
+        if ab.status in ACTIVE_STATES and ab.batch_id:
+            result.other_batches.add(ab.batch_id)
         if why:
             if ab in abs_:
                 result.skipped.append((ab.ab_name, why))

@@ -30,7 +30,7 @@ from processing.choices import (
     ProductKind,
     QcStatus,
 )
-from processing.engine import RecipeCall, RecipeOutcome, engine_named
+from processing.engine import RecipeCall, RecipeOutcome, engine_for
 from processing.engine.products import collect_products
 from processing.engine.runner import supervise
 from processing.models import AbAttempt, AssociationBlock, Product
@@ -110,10 +110,11 @@ def _run(ab, attempt, token):
         sof = sof_entries(ab)
     except SofError as exc:
         return RecipeOutcome(exit_status=None, error=str(exc))
-    engine = engine_named(ab.instance.engine)
+    engine = engine_for(ab.instance.engine, ab.recipe)
     known, why = engine.knows(ab.recipe)
     if not known:
         return RecipeOutcome(exit_status=None, error=why)
+    AbAttempt.objects.filter(pk=attempt.pk).update(engine=engine.name)
     call = RecipeCall(recipe=ab.recipe, sof=sof, parameters=list(ab.parameters or []),
                       work_dir=work, log_path=Path(attempt.log_path),
                       timeout=_timeout(ab))  # fmt: skip

@@ -65,9 +65,13 @@ class Command(BaseCommand):
             results.append(result)
             self._report(out, scope, result)
         batch_ids = [r.batch.pk for r in results]
+        watched = batch_ids + sorted(set().union(*(r.other_batches for r in results)) - set(batch_ids))
         final = None
         if options["wait"] and any(r.batch.steps.endswith("P") for r in results):
-            final = progress.wait(batch_ids, self._bar(out), timeout=options["timeout"])
+            if len(watched) > len(batch_ids):
+                out.write(f"also waiting for batch(es) {', '.join(f'#{b}' for b in watched[len(batch_ids):])}, "
+                          "which process ABs of this scope already")  # fmt: skip
+            final = progress.wait(watched, self._bar(out), timeout=options["timeout"])
             out.write("")
             self._final(out, final)
         if options["as_json"]:
