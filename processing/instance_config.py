@@ -223,6 +223,12 @@ def _check_semantics(path, config):
     for name in ("sci_scale", "sci_max", "max_total_number", "refresh_seconds"):
         if monitor[name] <= 0:
             raise InstanceConfigError(path, f"monitor.{name}", f"{monitor[name]} must be > 0")
+    from processing.qc.thresholds import ThresholdError, parse_thresholds
+
+    try:
+        parse_thresholds(config["qc"]["thresholds"])
+    except ThresholdError as exc:
+        raise InstanceConfigError(path, exc.key, exc.reason) from None
     periods = []
     for number, period in enumerate(config["calselector"]["period"], start=1):
         checked = _check_table(path, f"calselector.period[{number}]", period, PERIOD_SCHEMA)
