@@ -67,7 +67,10 @@ def run(name, sof_path, parameters, output_dir):
             f"no Python recipe named {name!r}; the Python recipes are {', '.join(sorted(RECIPES))}"
         )
     log = logging.getLogger(f"recipe.{name}")
-    frames = read_sof(sof_path)
+    try:
+        frames = read_sof(sof_path)
+    except OSError as exc:
+        raise RecipeError(f"cannot read the SOF {sof_path}: {exc.strerror or exc}") from exc
     for entry in frames:
         if not entry.path.is_file():
             raise RecipeError(f"input {entry.path} (tag {entry.tag}) does not exist")
