@@ -22,6 +22,7 @@ from django.core.management import call_command
 from processing.choices import ProductKind, ProductState
 from processing.models import AssociationBlock, Instance, Product, QcParameter
 from processing.qc import ThresholdError, measure, parse_thresholds, plots, run_qc
+from tests.conftest import ON_CI
 from processing.qc.extract import unit_and_description
 from processing.qc.service import _trends
 
@@ -479,7 +480,10 @@ def test_parallel_writers_never_expose_partial_files(tmp_path):
 def test_png_through_kaleido_when_a_browser_is_installed(naco, tmp_path, monkeypatch):
     monkeypatch.undo()  # the real browser search
     if plots.browser_path() is None:
-        pytest.skip("no Chrome/Chromium for kaleido (apt-get install chromium, or BROWSER_PATH)")
+        message = "no Chrome/Chromium for kaleido (apt-get install chromium, or BROWSER_PATH)"
+        if ON_CI:
+            pytest.fail(f"{message}; .ci/run installs it", pytrace=False)
+        pytest.skip(message)
     result = run_qc(dark_ab(naco, tmp_path))
     png = next(p for p in result.plots if p.pro_catg == "QC_PLOT_PNG")
     data = Path(png.path).read_bytes()
