@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.factories import write_night
-from tests.test_queue import database_url
+from tests.cluster import database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -82,7 +82,10 @@ def test_phoenix_processes_the_night_through_the_cluster(naco, data_root, tmp_pa
     assert all(w.startswith(env["PHOENIX_Q_CLUSTER_NAME"] + ":") for w in workers)
     assert set(processed.values_list("qc_status", flat=True)) == {QcStatus.DONE}
     for ab in processed:
-        assert ab.qc_parameters.exists(), f"{ab}: no QC parameters"
+        assert ab.qc_parameters.filter(score=0).exists(), f"{ab}: no scored QC parameter"
+        assert ab.qc_score == 0 and ab.auto_certify_proposed, f"{ab}: QC score {ab.qc_score}"
+        png = ab.products.get(kind="plot", pro_catg="QC_PLOT_PNG")
+        assert Path(png.path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert ab.products.filter(kind__in=("master", "science")).exists()
 
 

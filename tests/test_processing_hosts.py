@@ -15,7 +15,7 @@ from tests.cluster import Cluster, cluster_env, redis_reachable
 from tests.conftest import ON_CI
 
 NIGHT = date(2009, 7, 2)
-ABS = 24
+ABS = 12
 
 
 @pytest.mark.parametrize("broker", ["orm", "redis"])

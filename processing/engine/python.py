@@ -57,7 +57,7 @@ def _child(call, sof, log_fd):
         die_with_parent()
         os.dup2(log_fd, 1)
         os.dup2(log_fd, 2)
-        os.close(log_fd)
+        os.closerange(3, os.sysconf("SC_OPEN_MAX"))  # the worker's sockets and pipes stay its own
         # The worker's sys.stdout/stderr may be anything (a test's capture, a pipe); the
         # recipe's print() and logging go to the log file descriptors.
         sys.stdout = open(1, "w", buffering=1, closefd=False)

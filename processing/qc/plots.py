@@ -196,16 +196,34 @@ def browser_path():
     return found if found and os.access(found, os.X_OK) else None
 
 
+_kaleido_browser = None  # the browser of this process's kaleido server, once started
+
+
 def render_png(fig, browser):
-    """PNG bytes of the figure through kaleido (raises on failure)."""
+    """PNG bytes of the figure through kaleido (raises on failure).
+
+    The first call starts kaleido's server, which keeps one headless browser open for the
+    life of the process: a worker then pays the browser's start (2–3 s) once, not per AB.
+    A failing server is stopped, so the next call starts a fresh one.
+    """
+    global _kaleido_browser
     import kaleido
 
-    return kaleido.calc_fig_sync(
-        fig.to_plotly_json(),
-        opts={"format": "png", "width": fig.layout.width or WIDTH,
-              "height": fig.layout.height or ROW_HEIGHT, "scale": 1},
-        kopts={"path": browser, "mathjax": False, "timeout": PNG_TIMEOUT},
-    )
+    if _kaleido_browser != browser:
+        kaleido.stop_sync_server(silence_warnings=True)
+        kaleido.start_sync_server(path=browser, mathjax=False, timeout=PNG_TIMEOUT, n=1,
+                                  silence_warnings=True)  # fmt: skip
+        _kaleido_browser = browser
+    try:
+        return kaleido.calc_fig_sync(
+            fig.to_plotly_json(),
+            opts={"format": "png", "width": fig.layout.width or WIDTH,
+                  "height": fig.layout.height or ROW_HEIGHT, "scale": 1},
+        )  # fmt: skip
+    except Exception:
+        kaleido.stop_sync_server(silence_warnings=True)
+        _kaleido_browser = None
+        raise
 
 
 def write_png(fig, path, thumbnails):
