@@ -24,6 +24,9 @@ from processing.choices import (
 from processing.models import AssociationBlock, Batch, Product
 from processing.queue import schedule
 
+#: QC job states in which an AB's batch has not ended
+QC_ACTIVE = ("queued", "running")
+
 #: an AB in one of these states may be (re)started by a launch
 STARTABLE = (AbStatus.CREATED, AbStatus.FAILED, AbStatus.CANCELLED, AbStatus.UPSTREAM_FAILED)
 
@@ -106,7 +109,7 @@ def _take_into_batch(batch, abs_, result):
             continue
         seen.add(ab.pk)
         why = _why_not_startable(ab)
-        if ab.status in ACTIVE_STATES and ab.batch_id:
+        if ab.batch_id and (ab.status in ACTIVE_STATES or ab.qc_status in QC_ACTIVE):
             result.other_batches.add(ab.batch_id)
         if why:
             if ab in abs_:

@@ -143,7 +143,12 @@ class Command(BaseCommand):
         last = {}
 
         def show(counts):
-            total = sum(counts.values()) or 1
+            total = sum(counts.values())
+            if not total:
+                if not last:
+                    out.write("no AB to wait for")
+                    last["line"] = ""
+                return
             done = sum(counts[s] for s in ("success", "failed", "cancelled", "upstream_failed"))
             filled = int(BAR_WIDTH * done / total)
             line = (f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done}/{total}  "
@@ -158,6 +163,8 @@ class Command(BaseCommand):
         return show
 
     def _final(self, out, counts):
+        if not any(counts.values()):
+            return
         failed = counts[AbStatus.FAILED] + counts[AbStatus.UPSTREAM_FAILED]
         style = self.style.ERROR if failed else self.style.SUCCESS
         out.write(style("batch ended: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)))
