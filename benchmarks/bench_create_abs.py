@@ -672,7 +672,7 @@ def naive_baseline(args, month):
     scope = Scope.for_month(month)
     ruleset = ruleset_of(instance)
     settings = create._settings(instance, None, None)
-    loaded = create._Loaded(instance, scope, ruleset, settings, settings.search_days + 1)
+    loaded = create._Loaded(instance, scope, ruleset, settings)
     frames = loaded.frames
     engine.classify(ruleset, frames)
     planned, _used = engine.organise(ruleset, frames, loaded.in_scope)

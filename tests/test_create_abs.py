@@ -586,27 +586,3 @@ def test_calibration_abs_another_scope_uses_are_not_removed(naco):
     assert not set(result.created) & names
     assert names <= set(abs_of(naco))
     assert not AbCalibration.objects.filter(kind="virtual", source_ab__isnull=True).exists()
-
-
-def _decisions(plan):
-    return sorted(
-        (ab.name, ab.category, tuple(sorted((c.tag, c.record.name, round(c.delta_t, 6), c.level)
-                                            for c in ab.calibrations)), tuple(ab.missing))
-        for ab in plan.abs
-    )  # fmt: skip
-
-
-@pytest.mark.parametrize("near_days", [0, 1])
-def test_loading_few_nights_around_a_scope_decides_as_a_full_load(naco, monkeypatch, near_days):
-    """createAB loads the calibration frames of a few nights around the scope and widens
-    when a search looked further: the ABs and associations equal those of a full load."""
-    from processing.abs import create as create_module
-
-    not_complete(naco)
-    for scope in (date_scope(), date_scope("2009-06-15"), Scope.for_month("2009-06")):
-        monkeypatch.setattr(create_module, "NEAR_DAYS", near_days)
-        near = make(naco, scope, dry_run=True)
-        monkeypatch.setattr(create_module, "NEAR_DAYS", 1000)
-        full = make(naco, scope, dry_run=True)
-        assert near.plan.abs, scope
-        assert _decisions(near.plan) == _decisions(full.plan), scope

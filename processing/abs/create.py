@@ -8,7 +8,6 @@ no longer make are removed. Running it twice gives the same ABs.
 """
 
 import logging
-import math
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -49,10 +48,6 @@ AB_FIELDS = [
     "obs_mode", "obs_id", "target", "mjd_obs", "mjd_obs_mod", "prod_root_name",
     "raw_match_key", "products_expected", "virtual", "quality_level",
 ]  # fmt: skip
-
-#: nights of calibration frames loaded around a scope at first (createAB widens when needed):
-#: enough for the usual calibration plans of a day or three (level 0 of the NACO rules)
-NEAR_DAYS = 4
 
 
 class CreateAbsError(Exception):
@@ -147,9 +142,13 @@ def create_abs(instance, scope, *, category=None, ab_name=None, dry_run=False, u
         raise CreateAbsError(f"the rules of {instance.name} do not parse: {exc}") from None
     settings = _settings(instance, category, ab_name)
     notices = []
+    loaded = _Loaded(instance, scope, ruleset, settings)
     if instance.complete_mode and scope.kind == ScopeKind.DATE:
         notices += _reuse_month_calibrations(instance, scope, settings)
-    plan = _plan(instance, scope, ruleset, settings)
+    plan = engine.plan_abs(
+        ruleset, settings, loaded.frames, loaded.in_scope, loaded.masters,
+        loaded.existing_calib_sources(settings),
+    )
     if ab_name and not any(ab.name == ab_name for ab in plan.abs):
         names = plan.in_scope_names
         raise CreateAbsError(
@@ -177,29 +176,6 @@ def create_abs(instance, scope, *, category=None, ab_name=None, dry_run=False, u
                     if k in ("abs", "created", "updated", "per_raw_type")},
         )  # fmt: skip
     return result
-
-
-def _plan(instance, scope, ruleset, settings):
-    """Plan with the calibration frames of a few nights around the scope; when a search
-    looked beyond them (nothing near enough), load wider and plan again.
-
-    Most ABs find their calibrations within days, so a month needs only its own nights and
-    a few around it instead of ±search_days: that keeps a year of months near-linear. The
-    result is the one a full load gives: every written AB's searches lie inside what was
-    loaded, else the loop widens, up to search_days.
-    """
-    full = settings.search_days + 1
-    margin = min(NEAR_DAYS, full)
-    while True:
-        loaded = _Loaded(instance, scope, ruleset, settings, margin)
-        plan = engine.plan_abs(
-            ruleset, settings, loaded.frames, loaded.in_scope, loaded.masters,
-            loaded.existing_calib_sources(settings),
-        )
-        needed = loaded.margin_needed(plan)
-        if needed <= margin or margin >= full:
-            return plan
-        margin = min(full, max(needed, 2 * margin))
 
 
 def _check_ab_source(instance, scope):
@@ -269,9 +245,8 @@ def _reuse_month_calibrations(instance, scope, settings):
 class _Loaded:
     """Frames, masters and existing ABs around a scope, with only the keywords rules use."""
 
-    def __init__(self, instance, scope, ruleset, settings, margin_days):
+    def __init__(self, instance, scope, ruleset, settings):
         self.instance = instance
-        self.margin_days = margin_days
         self.scope = scope
         keys = set(ruleset.keywords_used()) | set(QUALIFIER_KEYWORDS)
         for rule in ruleset.organisations:
@@ -279,7 +254,6 @@ class _Loaded:
         self.keys = sorted(keys)
         pool = RawFrame.objects.filter(instrument=instance.instrument, hidden=False)
         margin = timedelta(days=settings.search_days + 1)
-        near = timedelta(days=margin_days)
         scope_frames = frame_records(pool.filter(scope.as_q()), self.keys)
         if scope.is_run:
             nights = [r.night for r in scope_frames]
@@ -291,7 +265,7 @@ class _Loaded:
         self.scope_ids = {r.pk for r in scope_frames}
         around = []
         if first is not None:  # calibration frames that CALIB ABs outside the scope may use
-            nearby = pool.filter(night__range=(first - near, last + near))
+            nearby = pool.filter(night__range=(first - margin, last + margin))
             nearby = nearby.exclude(dpr_catg="SCIENCE").exclude(scope.as_q())
             around = frame_records(nearby, self.keys)
         self.frames = scope_frames + around
@@ -299,19 +273,6 @@ class _Loaded:
 
     def in_scope(self, record):
         return record.pk in self.scope_ids
-
-    def margin_needed(self, plan):
-        """Days around the scope the searches of the ABs to write looked at (0 if none)."""
-        if self.first is None:
-            return 0
-        offset = self.instance.night_offset_hours
-        low = night_bounds_mjd(self.first, offset)[0]
-        high = night_bounds_mjd(self.last, offset)[1]
-        needed = 0.0
-        for ab in plan.abs:
-            if ab.existing_pk is None and ab.searched is not None:
-                needed = max(needed, low - ab.searched[0], ab.searched[1] - high)
-        return math.ceil(needed)
 
     def _masters(self, first, last, margin):
         products = Product.objects.filter(instance__instrument=self.instance.instrument)

@@ -65,7 +65,6 @@ class PlannedAB:
     calibrations: list = field(default_factory=list)
     missing: list = field(default_factory=list)
     depends_on: list = field(default_factory=list)  # PlannedABs
-    searched: tuple | None = None  # (low, high) MJD its raw/virtual searches looked at
 
     @property
     def primary(self):
@@ -207,7 +206,7 @@ class Associator:
         return index
 
     def associate(self, ab):
-        ab.calibrations, ab.missing, ab.depends_on, ab.searched = [], [], [], None
+        ab.calibrations, ab.missing, ab.depends_on = [], [], []
         if ab.action is None:
             ab.missing.append(f"action {ab.action_name} is not defined in the rules")
             return
@@ -224,10 +223,6 @@ class Associator:
             else:
                 source = "virtual" if mode == "raw2raw" else "master"
             found = self._index(select, source).find(primary, time, max_level, exclude=exclude)
-            if found.searched is not None and source != "master":
-                low, high = found.searched
-                ab.searched = (low, high) if ab.searched is None else (
-                    min(low, ab.searched[0]), max(high, ab.searched[1]))
             pairs = list(zip(found.records, found.levels))
             if not pairs and source == "virtual":  # static calibrations serve every mode
                 statics = self._index(select, "master").find(primary, time, max_level)

@@ -147,7 +147,6 @@ class Found:
     records: list  # chosen candidates, best first
     levels: list  # their levels
     nearest_beyond: object = None  # (record, delta, level) of the best candidate too far away
-    searched: tuple | None = None  # (low, high) MJD of the widest window looked at
 
 
 class SelectPlan:
@@ -255,7 +254,6 @@ class CandidateIndex:
             return Found([], [])
         beyond = None
         for level, (low, high) in enumerate(plan.windows):
-            searched = (time + low, time + high)
             start = bisect_left(times, time + low)
             stop = bisect_right(times, time + high)
             inside = [r for r in timed[start:stop] if usable(r)]
@@ -263,11 +261,10 @@ class CandidateIndex:
                 inside.sort(key=lambda r: (abs(r.mjd - time), r.mjd, r.name))
                 chosen = inside[:take] if take else inside
                 if level <= max_level:
-                    levels = [self._level(r.mjd - time) for r in chosen]
-                    return Found(chosen, levels, searched=searched)
+                    return Found(chosen, [self._level(r.mjd - time) for r in chosen])
                 beyond = (chosen[0], chosen[0].mjd - time, level)
                 break
-        return Found([], [], nearest_beyond=beyond, searched=searched)
+        return Found([], [], nearest_beyond=beyond)
 
     def _level(self, delta):
         for level, (low, high) in enumerate(self.plan.windows):
