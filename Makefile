@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 RUN := var/run
 LOG := var/log
 
-.PHONY: demo demo-stop test test-sqlite test-postgres bench bench-abs install clean help
+.PHONY: demo demo-stop test test-sqlite test-postgres bench bench-abs bench-queue install clean help
 
 help:
 	@echo "make demo       install, migrate, load instances, simulate and import NACO nights, start the"
@@ -93,6 +93,9 @@ bench: $(VENV)/.installed
 
 bench-abs: $(VENV)/.installed
 	$(PY) benchmarks/bench_create_abs.py
+
+bench-queue: $(VENV)/.installed
+	$(PY) benchmarks/bench_queue.py
 
 clean: demo-stop
 	rm -rf var/ .pytest_cache

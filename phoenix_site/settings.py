@@ -153,8 +153,13 @@ Q_CLUSTER = {
     "retry": Q_RETRY,
     "max_attempts": 3,
     "ack_failures": True,
-    "save_limit": 1000,
-    "recycle": 200,
+    # Task results are transport (AB state lives in Phoenix's tables); saving one makes the
+    # monitor load every saved success to prune the oldest, in a locking transaction, so a
+    # short list keeps each save cheap (benchmarks/bench_queue.py, docs/BENCHMARKS.md).
+    "save_limit": 100,
+    # A new worker imports numpy/astropy/the recipes again (~0.25 s) at its first AB; Python
+    # recipes run in forked children, so the worker itself grows little between recycles.
+    "recycle": 1000,
     "queue_limit": 8,
     "catch_up": False,
     "poll": 0.5,

@@ -80,19 +80,22 @@ def holds_lease(ab_id, token):
 def process_ab(ab_id):
     """Run one attempt at AB `ab_id` if it can be claimed. Returns a short text of what
     happened (the django-q2 result), never raises for a recipe's failure."""
-    token = claim(ab_id)
-    if token is None:
-        return f"AB {ab_id}: nothing to do (not queued, or taken by another delivery)"
-    ab = AssociationBlock.objects.select_related("instance").get(pk=ab_id)
-    host, worker = worker_identity()
-    now = timezone.now()
-    attempt = AbAttempt.objects.create(
-        ab=ab, number=ab.attempts, token=token, engine=ab.instance.engine, host=host,
-        worker=worker, started_at=now, heartbeat_at=now,
-        work_dir=str(layout.work_dir(ab.ab_name, ab.attempts)),
-        log_path=str(layout.attempt_log(ab.pseudo_date, ab.ab_name, ab.attempts)),
-    )  # fmt: skip
-    AssociationBlock.objects.filter(pk=ab.pk, lease_token=token).update(log_path=attempt.log_path)
+    # The claim and its attempt row commit together: a worker killed in between must not
+    # leave an attempt that the reaper cannot mark lost (tests/test_fault.py, "claim" kills).
+    with transaction.atomic():
+        token = claim(ab_id)
+        if token is None:
+            return f"AB {ab_id}: nothing to do (not queued, or taken by another delivery)"
+        ab = AssociationBlock.objects.select_related("instance").get(pk=ab_id)
+        host, worker = worker_identity()
+        now = timezone.now()
+        attempt = AbAttempt.objects.create(
+            ab=ab, number=ab.attempts, token=token, engine=ab.instance.engine, host=host,
+            worker=worker, started_at=now, heartbeat_at=now,
+            work_dir=str(layout.work_dir(ab.ab_name, ab.attempts)),
+            log_path=str(layout.attempt_log(ab.pseudo_date, ab.ab_name, ab.attempts)),
+        )  # fmt: skip
+        AssociationBlock.objects.filter(pk=ab.pk, lease_token=token).update(log_path=attempt.log_path)
     try:
         outcome = _run(ab, attempt, token)
     except Exception as exc:  # a bug or a broken file system: the AB fails, visibly
@@ -189,16 +192,18 @@ def _succeed(ab, attempt, token, outcome):
             Product.objects.bulk_create([_product_row(ab, product) for product in moved])
             _close_attempt(attempt, AttemptStatus.SUCCESS, outcome)
             if moved:
-                transaction.on_commit(lambda: enqueue_qc(ab.pk))
+                schedule.send(lambda: enqueue_qc(ab.pk))
             schedule.release_after_success(ab)
             schedule.finish_batches([ab.batch_id])
     if not done:
         shutil.rmtree(destination, ignore_errors=True)
         _close_attempt(attempt, AttemptStatus.SUPERSEDED, outcome)
         return f"{ab.ab_name}: attempt {attempt.number} lost its lease; result discarded"
+    # work_dir_removed marks the end of this clean-up: for a worker that dies before it, the
+    # reaper finishes the clean-up (reaper._finish_cleanups).
     shutil.rmtree(attempt.work_dir, ignore_errors=True)
-    AbAttempt.objects.filter(pk=attempt.pk).update(work_dir_removed=True)
     _remove_other_attempts_products(ab, destination)
+    AbAttempt.objects.filter(pk=attempt.pk).update(work_dir_removed=True)
     return f"{ab.ab_name}: success ({len(moved)} products, {outcome.seconds:.1f} s)"
 
 

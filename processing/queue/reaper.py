@@ -45,6 +45,7 @@ def reap(now=None, clean_work=True):
         _take_back(ab, now, result)
     _requeue_stale_qc(now, result)
     if clean_work:
+        _finish_cleanups(now, result)
         _clean_work_dirs(now, result)
     return result
 
@@ -92,12 +93,34 @@ def _requeue_stale_qc(now, result):
                 qc_status=QcStatus.QUEUED
             ):
                 result.qc_requeued.append(name)
-                transaction.on_commit(lambda pk=pk: enqueue_qc(pk))
+                schedule.send(lambda pk=pk: enqueue_qc(pk))
+
+
+def _finish_cleanups(now, result):
+    """Finish the clean-up after a success whose worker died between its commit and the end
+    of the clean-up (work_dir_removed still false a lease time later): the work directory,
+    and the product directories of the AB's other attempts that no product row uses — an
+    earlier attempt killed after moving its products left one."""
+    from processing.queue.attempt import _remove_other_attempts_products
+
+    unfinished = AbAttempt.objects.filter(
+        status=AttemptStatus.SUCCESS, work_dir_removed=False,
+        finished_at__lt=now - timedelta(seconds=settings.PHOENIX_LEASE_SECONDS),
+    ).select_related("ab")  # fmt: skip
+    for attempt in unfinished:
+        ab = attempt.ab
+        shutil.rmtree(attempt.work_dir, ignore_errors=True)
+        result.work_dirs_removed.append(attempt.work_dir)
+        if ab.status == AbStatus.SUCCESS and ab.attempts == attempt.number:  # not re-run since
+            _remove_other_attempts_products(ab, layout.product_dir(
+                ab.category, ab.pseudo_date, ab.ab_name, attempt.number))  # fmt: skip
+        AbAttempt.objects.filter(pk=attempt.pk).update(work_dir_removed=True)
 
 
 def _clean_work_dirs(now, result):
-    """Remove work/<ab>/<attempt> directories nobody needs: those of successful attempts,
-    of failed ones older than PHOENIX_WORK_KEEP_DAYS, and leftovers no attempt owns."""
+    """Remove work/<ab>/<attempt> directories nobody needs: those of failed attempts older
+    than PHOENIX_WORK_KEEP_DAYS, and leftovers no attempt owns (successful attempts: their
+    worker, else _finish_cleanups)."""
     root = layout.data_root() / "work"
     if not root.is_dir():
         return
@@ -115,10 +138,8 @@ def _clean_work_dirs(now, result):
             attempt = attempts.get(str(attempt_dir))
             if attempt is None:
                 stale = attempt_dir.stat().st_mtime < time.time() - 86400
-            elif attempt.status == AttemptStatus.RUNNING:
+            elif attempt.status in (AttemptStatus.RUNNING, AttemptStatus.SUCCESS):
                 stale = False
-            elif attempt.status == AttemptStatus.SUCCESS:
-                stale = True
             else:
                 stale = attempt.finished_at is not None and attempt.finished_at < keep_after
             if stale:

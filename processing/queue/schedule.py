@@ -3,11 +3,12 @@
 An AB is queued only when every AB it depends on has succeeded. In a COMPLETE_MODE batch
 the SCIENCE ABs moreover wait until the batch's CALIB part has ended, as DFOS runs the CALIB
 part of a month before its SCIENCE part. Every state change here is a conditional UPDATE, so
-two workers finishing at the same moment cannot queue an AB twice; the task goes to the
-broker only after the transaction that queued the AB commits.
+two workers finishing at the same moment cannot queue an AB twice; the task reaches the
+broker with the transaction that queued the AB (see `send`).
 """
 
-from django.db import transaction
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -17,11 +18,27 @@ from processing.models import AssociationBlock, Batch
 PROCESS_AB_TASK = "processing.tasks.process_ab"
 
 
+def send(callback):
+    """Run `callback` (which enqueues tasks) so that the tasks go with the current transaction.
+
+    With the ORM broker on this database the task rows are written inside the transaction:
+    they commit with the state change that queued the AB or QC job, and vanish with its
+    rollback. Sent after the commit instead, a process killed between the two (a worker
+    SIGKILLed right after committing a success) would leave the job queued without a task,
+    and nothing sends it again. Other brokers (Redis) get the tasks once the transaction
+    committed, with that gap.
+    """
+    if settings.Q_CLUSTER.get("orm") == DEFAULT_DB_ALIAS:
+        callback()
+    else:
+        transaction.on_commit(callback)
+
+
 def enqueue(ab_ids):
-    """Hand the ABs to django-q2 once the current transaction commits."""
+    """Hand the ABs to django-q2 with the current transaction (see `send`)."""
     ab_ids = list(ab_ids)
     if ab_ids:
-        transaction.on_commit(lambda: [async_task(PROCESS_AB_TASK, pk) for pk in ab_ids])
+        send(lambda: [async_task(PROCESS_AB_TASK, pk) for pk in ab_ids])
 
 
 def release_ready(batch_ids=None, ab_ids=None):

@@ -14,6 +14,7 @@ import logging
 from pathlib import Path
 
 from processing.engine.base import SofEntry
+from processing.recipes.diagnostic import phoenix_wait
 from processing.recipes.errors import RecipeError
 from processing.recipes.naco import naco_img_dark, naco_img_jitter, naco_img_twflat
 
@@ -53,6 +54,7 @@ def phoenix_noop(frames, options, output_dir, log):
 
 RECIPES = {
     "phoenix_noop": phoenix_noop,
+    "phoenix_wait": phoenix_wait,
     "naco_img_dark": naco_img_dark,
     "naco_img_twflat": naco_img_twflat,
     "naco_img_jitter": naco_img_jitter,

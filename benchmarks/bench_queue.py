@@ -1,0 +1,376 @@
+"""Queue benchmark: orchestration overhead of processAB against plain django-q2 tasks
+(issue 7, point 8).
+
+    .venv/bin/python benchmarks/bench_queue.py [--abs 1000] [--workers 2] [--rounds 3]
+        [--database sqlite|postgres|postgres://…/NAME] [--broker orm|redis] [--profile DIR]
+
+It makes its own database (a temporary SQLite file, or the PostgreSQL database
+phoenix_bench_queue on 127.0.0.1, dropped and re-created) and data root, loads the NACO
+instance (engine python) and starts one `manage.py qcluster` with --workers workers and the
+production settings (PHOENIX_DEBUG=0, the Q_CLUSTER of phoenix_site/settings.py). Then, in
+each round, on that same cluster:
+
+- **plain**: --abs django-q2 tasks of a trivial function (processing.tasks.heartbeat) are
+  enqueued with async_task in a loop, in one transaction as launch() queues its ABs (with
+  the ORM broker the cluster sees them all at its commit); the time runs until the last is
+  done;
+- **queue**: --abs ABs of the no-op recipe phoenix_noop (no inputs, no products, so no QC
+  job) go through processing.queue.actions.launch(process=True); the time runs until every AB
+  is `success` (each one claimed with its lease, recipe forked, outcome registered).
+
+The order of the two alternates between rounds; the task results table is emptied before
+each measurement (django-q2 prunes it at save_limit, which costs the monitor more as it
+fills) and the ABs are reset. Reported per measurement: the wall time from the first enqueue
+(or the launch) to the last completion (plain: the task acknowledged — its ORM queue row
+deleted after its result was saved; queue: the AB `success`), and the sustained rate while
+between 90 % and 10 % of the work remained (start-up and tail left out), from the remaining
+count sampled every 50 ms. Medians over the rounds; the ratio queue/plain (sustained rates)
+per round. Prints a JSON line at the end.
+
+--profile DIR samples the cluster with py-spy (if installed) during the first queue
+measurement and writes the collapsed stacks of each cluster process into DIR (one
+cluster-<pid>.txt each; flamegraph.pl or speedscope draw them).
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.fault_run import (
+    drop_database,
+    fresh_database,
+    make_abs,
+    sentinel_children,
+)
+
+DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/phoenix_bench_queue"
+PLAIN_TASK = "processing.tasks.heartbeat"
+TARGET_RATE = 20.0  # ABs/s
+TARGET_RATIO = 0.5
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--abs", type=int, default=1000, help="ABs (and plain tasks) per round")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--database", default="sqlite",
+                        help=f"sqlite (temporary file), postgres ({DEFAULT_POSTGRES}) or a "
+                        "postgres://…/NAME URL; that database is dropped and re-created")
+    parser.add_argument("--broker", choices=["orm", "redis"], default="orm",
+                        help="django-q2 broker (redis: redis://127.0.0.1:6379/0)")
+    parser.add_argument("--q", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a Q_CLUSTER setting for this run (bench process and "
+                        "cluster), e.g. --q save_limit=100; values are Python literals")
+    parser.add_argument("--profile", type=Path,
+                        help="py-spy samples of the cluster during the first queue round")
+    parser.add_argument("--keep", action="store_true", help="keep the database and data root")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="phoenix-bench-queue-"))
+    data_root = work / "data"
+    data_root.mkdir()
+    database = {"sqlite": f"sqlite:///{work}/queue.sqlite3", "postgres": DEFAULT_POSTGRES}.get(
+        args.database, args.database
+    )
+    name = f"phoenix-bench-{uuid.uuid4().hex[:8]}"
+    settings_module = _settings_with(work, args.q)
+    os.environ.update({
+        "PHOENIX_DEBUG": "0", "PHOENIX_LOG_LEVEL": "WARNING", "DATABASE_URL": database,
+        "PHOENIX_DATA_ROOT": str(data_root), "PHOENIX_Q_WORKERS": str(args.workers),
+        "PHOENIX_Q_CLUSTER_NAME": name, "DJANGO_SETTINGS_MODULE": settings_module,
+    })  # fmt: skip
+    os.environ.setdefault("SECRET_KEY", "bench-queue-" + "x" * 40)
+    os.environ.setdefault("ALLOWED_HOSTS", "localhost")
+    redis_url = "redis://127.0.0.1:6379/0" if args.broker == "redis" else None
+    if redis_url:
+        os.environ["PHOENIX_REDIS_URL"] = redis_url
+    else:
+        os.environ.pop("PHOENIX_REDIS_URL", None)
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+
+    from processing.models import Instance
+    from tests.cluster import Cluster, cluster_env
+
+    fresh_database(connection, database)
+    with open(os.devnull, "w") as quiet:
+        call_command("load_instances", "NACO", stdout=quiet)
+    instance = Instance.objects.get(name="NACO")
+    instance.engine = "python"
+    instance.save(update_fields=["engine"])
+    ab_ids = make_abs(instance, args.abs, recipe="phoenix_noop", parameters=[], catg=None,
+                      prefix="NOOP")  # fmt: skip
+    warm_ids = make_abs(instance, 2 * args.workers, recipe="phoenix_noop", parameters=[],
+                        catg=None, prefix="WARM", night=_day_after())  # fmt: skip
+    env = cluster_env(data_root, workers=args.workers, redis_url=redis_url, name=name,
+                      PHOENIX_DEBUG=0, PHOENIX_LOG_LEVEL="WARNING")  # fmt: skip
+    cluster = Cluster(env, work / "qcluster.log")
+    version = _database_version(connection)
+    print(f"{connection.vendor} {version}, broker {args.broker}, {args.workers} workers, "
+          f"{args.abs} ABs/tasks per measurement, {args.rounds} rounds; Q_CLUSTER poll "
+          f"{settings.Q_CLUSTER.get('poll')} s, queue_limit {settings.Q_CLUSTER.get('queue_limit')}, "
+          f"recycle {settings.Q_CLUSTER.get('recycle')}, bulk {settings.Q_CLUSTER.get('bulk', 1)}, "
+          f"save_limit {settings.Q_CLUSTER.get('save_limit')}",
+          flush=True)  # fmt: skip
+    rounds = []
+    try:
+        deadline = time.monotonic() + 120
+        while len(sentinel_children(cluster)) < args.workers + 2:
+            if time.monotonic() > deadline or not cluster.alive():
+                raise RuntimeError(f"the cluster did not start:\n{cluster.log()[-3000:]}")
+            time.sleep(0.2)
+        # Warm-up: each worker imports the recipes (numpy, astropy) at its first AB.
+        run_queue(instance, warm_ids, timeout=120)
+        run_plain(2 * args.workers, timeout=120)
+        for number in range(args.rounds):
+            order = ("plain", "queue") if number % 2 == 0 else ("queue", "plain")
+            figures = {}
+            for what in order:
+                if what == "plain":
+                    figures["plain"] = run_plain(args.abs)
+                else:
+                    profiler = _profile(cluster, args.profile) if number == 0 and args.profile else None
+                    figures["queue"] = run_queue(instance, ab_ids)
+                    if profiler:
+                        _stop_profile(profiler)
+                print(f"round {number + 1} {what:5s}: {_describe(figures[what])}", flush=True)
+            figures["ratio"] = round(figures["queue"]["sustained"] / figures["plain"]["sustained"], 3)
+            rounds.append(figures)
+    finally:
+        cluster.stop()
+    result = summarise(rounds, args, connection.vendor, version)
+    print(f"\nmedian over {args.rounds} rounds: queue {result['queue_sustained']} ABs/s sustained "
+          f"({result['queue_wall']} ABs/s launch → all success), plain "
+          f"{result['plain_sustained']} tasks/s ({result['plain_wall']}/s); ratio "
+          f"{result['ratio']} (per round {result['ratios']}); targets ≥ {TARGET_RATE:g} ABs/s "
+          f"and ≥ {TARGET_RATIO}× plain: {'met' if result['targets_met'] else 'MISSED'}")  # fmt: skip
+    if args.keep:
+        print(f"kept: {work} ({database})")
+    else:
+        drop_database(connection, database)
+        shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(result))
+
+
+def _settings_with(work, overrides):
+    """The settings module of the run: phoenix_site.settings, or a module in `work` that
+    overrides some Q_CLUSTER keys (put on PYTHONPATH for the cluster too)."""
+    if not overrides:
+        return "phoenix_site.settings"
+    import ast
+
+    pairs = {}
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep:
+            sys.exit(f"--q {item!r}: expected KEY=VALUE")
+        pairs[key.strip()] = ast.literal_eval(value.strip())
+    (work / "bench_queue_settings.py").write_text(
+        "from phoenix_site.settings import *  # noqa: F403\n"
+        f"Q_CLUSTER = {{**Q_CLUSTER, **{pairs!r}}}  # noqa: F405\n"
+    )
+    sys.path.insert(0, str(work))
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(work), str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    )
+    return "bench_queue_settings"
+
+
+def _day_after():
+    from datetime import timedelta
+
+    from benchmarks.fault_run import NIGHT
+
+    return NIGHT + timedelta(days=1)
+
+
+def run_plain(count, timeout=600):
+    """Enqueue `count` trivial tasks; wait until the cluster has done them all; figures.
+
+    Done = acknowledged (ORM broker: its queue row deleted, which the monitor does after
+    saving the result), or, with Redis (no receipts), a saved result row.
+    """
+    from django.conf import settings
+    from django.db import transaction
+    from django_q.conf import Conf
+    from django_q.models import OrmQ, Task
+    from django_q.tasks import async_task
+
+    Task.objects.all().delete()
+    if "orm" in settings.Q_CLUSTER:
+        queue = OrmQ.objects.filter(key=Conf.CLUSTER_NAME)
+
+        def remaining():
+            return queue.count()
+    else:
+        limit = settings.Q_CLUSTER.get("save_limit", 250)
+        if 0 < limit < count:
+            raise SystemExit(f"--broker redis counts saved results: give --q save_limit=0 "
+                             f"(keep all) or ≥ {count}, not {limit}")  # fmt: skip
+        done = Task.objects.filter(func=PLAIN_TASK)
+
+        def remaining():
+            return count - done.count()
+
+    # One transaction, as launch() queues its ABs: the cluster sees all tasks at once.
+    start = time.monotonic()
+    with transaction.atomic():
+        for _ in range(count):
+            async_task(PLAIN_TASK)
+    enqueued = time.monotonic() - start
+    return _drain(count, start, remaining, timeout, enqueue_seconds=enqueued)
+
+
+def run_queue(instance, ab_ids, timeout=600):
+    """Reset the ABs, launch their night with -P, wait until all succeeded; figures."""
+    from django_q.models import Task
+
+    from processing.abs.scope import Scope
+    from processing.choices import AbStatus
+    from processing.models import AbAttempt, AssociationBlock
+    from processing.queue import actions
+
+    abs_ = AssociationBlock.objects.filter(pk__in=ab_ids)
+    AbAttempt.objects.filter(ab__in=abs_).delete()
+    abs_.update(status=AbStatus.CREATED, attempts=0, batch=None, started_at=None,
+                finished_at=None, queued_at=None)  # fmt: skip
+    Task.objects.all().delete()
+    night = abs_.values_list("night", flat=True).first()
+    not_done = abs_.exclude(status=AbStatus.SUCCESS)
+
+    def remaining():
+        failed = abs_.filter(status__in=(AbStatus.FAILED, AbStatus.CANCELLED)).first()
+        if failed is not None:
+            raise RuntimeError(f"{failed.ab_name} {failed.status}: {failed.error}")
+        return not_done.count()
+
+    start = time.monotonic()
+    result = actions.launch(instance, Scope.for_date(night.isoformat()), process=True)
+    launched = time.monotonic() - start
+    assert len(result.pending) == len(ab_ids), result.summary()
+    figures = _drain(len(ab_ids), start, remaining, timeout, launch_seconds=launched)
+    figures["attempts"] = AbAttempt.objects.filter(ab__in=abs_).count()
+    return figures
+
+
+def _drain(count, start, remaining, timeout, **extra):
+    """Poll `remaining()` every 50 ms until 0: wall time from `start`, and the sustained rate
+    between 90 % and 10 % remaining (start-up and tail left out), linearly interpolated."""
+    samples = []
+    while True:
+        left = remaining()
+        now = time.monotonic()
+        samples.append((now, left))
+        if left == 0:
+            break
+        if now - start > timeout:
+            raise RuntimeError(f"{left} of {count} not done after {timeout} s")
+        time.sleep(0.05)
+    wall = samples[-1][0] - start
+    t_high, t_low = _crossing(samples, 0.9 * count), _crossing(samples, 0.1 * count)
+    sustained = 0.8 * count / (t_low - t_high) if t_low > t_high else None
+    return {
+        "n": count,
+        "wall_seconds": round(wall, 2),
+        "wall_rate": round(count / wall, 1),
+        "sustained": round(sustained, 1) if sustained else None,
+        **{k: round(v, 2) if isinstance(v, float) else v for k, v in extra.items()},
+    }
+
+
+def _crossing(samples, level):
+    """Time at which the remaining count fell to `level` (interpolated between samples)."""
+    previous = None
+    for t, left in samples:
+        if left <= level:
+            if previous is None or previous[1] == left:
+                return t
+            t0, l0 = previous
+            return t0 + (t - t0) * (l0 - level) / (l0 - left)
+        previous = (t, left)
+    return samples[-1][0]
+
+
+def _describe(figures):
+    extra = ", ".join(f"{k} {v}" for k, v in figures.items()
+                      if k not in {"n", "wall_seconds", "wall_rate", "sustained"})  # fmt: skip
+    return (f"{figures['n']} in {figures['wall_seconds']} s = {figures['wall_rate']}/s, "
+            f"sustained {figures['sustained']}/s ({extra})")  # fmt: skip
+
+
+def summarise(rounds, args, vendor, version):
+    def median(what, key):
+        return round(statistics.median(r[what][key] for r in rounds), 1)
+
+    queue = median("queue", "sustained")
+    ratio = round(statistics.median(r["ratio"] for r in rounds), 3)
+    return {
+        "database": vendor,
+        "database_version": version,
+        "broker": args.broker,
+        "q_overrides": args.q,
+        "workers": args.workers,
+        "cpus": os.cpu_count(),
+        "n": args.abs,
+        "rounds": rounds,
+        "queue_sustained": queue,
+        "queue_wall": median("queue", "wall_rate"),
+        "plain_sustained": median("plain", "sustained"),
+        "plain_wall": median("plain", "wall_rate"),
+        "ratio": ratio,
+        "ratios": [r["ratio"] for r in rounds],
+        "targets_met": queue >= TARGET_RATE and ratio >= TARGET_RATIO,
+    }
+
+
+def _database_version(connection):
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version" if connection.vendor == "postgresql"
+                       else "SELECT sqlite_version()")  # fmt: skip
+        return cursor.fetchone()[0].split()[0]
+
+
+def _profile(cluster, directory):
+    """py-spy record of every process of the cluster (sentinel's children), in the background."""
+    spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    if spy is None:
+        print("--profile: py-spy is not installed (pip install py-spy)", file=sys.stderr)
+        return None
+    directory.mkdir(parents=True, exist_ok=True)
+    return [subprocess.Popen([spy, "record", "--pid", str(pid), "--rate", "250", "--idle",
+                              "--format", "raw", "--nonblocking",
+                              "--output", str(directory / f"cluster-{pid}.txt")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for pid in sentinel_children(cluster)]  # fmt: skip
+
+
+def _stop_profile(profilers):
+    for process in profilers:
+        process.send_signal(2)  # SIGINT: py-spy writes its output and ends
+    for process in profilers:
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+if __name__ == "__main__":
+    main()
