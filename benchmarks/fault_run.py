@@ -106,7 +106,7 @@ def sentinel_children(cluster):
     """Pids of the processes the cluster's sentinel started: workers, monitor, pusher.
 
     `manage.py qcluster` (cluster.pid) starts one child, the sentinel; the sentinel starts the
-    rest. (tests.cluster.Cluster.worker_pids returns the sentinel itself.)
+    rest.
     """
     result = []
     for sentinel in children(cluster.pid):

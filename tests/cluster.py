@@ -83,14 +83,6 @@ class Cluster:
     def alive(self):
         return self.process.poll() is None
 
-    def worker_pids(self):
-        """Pids of the cluster's processes other than the sentinel (workers, monitor, pusher)."""
-        children = Path(f"/proc/{self.pid}/task/{self.pid}/children")
-        try:
-            return [int(p) for p in children.read_text().split()]
-        except OSError:
-            return []
-
     def log(self):
         return self.log_path.read_text() if self.log_path.exists() else ""
 
