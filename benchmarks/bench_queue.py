@@ -52,8 +52,8 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.fault_run import (
     drop_database,
-    fresh_database,
     make_abs,
+    python_instance,
     sentinel_children,
 )
 
@@ -106,18 +106,11 @@ def main():
 
     django.setup()
     from django.conf import settings
-    from django.core.management import call_command
     from django.db import connection
 
-    from processing.models import Instance
     from tests.cluster import Cluster, cluster_env
 
-    fresh_database(connection, database)
-    with open(os.devnull, "w") as quiet:
-        call_command("load_instances", "NACO", stdout=quiet)
-    instance = Instance.objects.get(name="NACO")
-    instance.engine = "python"
-    instance.save(update_fields=["engine"])
+    instance = python_instance(connection, database)
     ab_ids = make_abs(instance, args.abs, recipe="phoenix_noop", parameters=[], catg=None,
                       prefix="NOOP")  # fmt: skip
     warm_ids = make_abs(instance, 2 * args.workers, recipe="phoenix_noop", parameters=[],

@@ -591,19 +591,12 @@ def main():
 
     django.setup()
     from django.conf import settings
-    from django.core.management import call_command
     from django.db import connection
 
-    from processing.models import Instance
     from processing.queue import progress
     from tests.cluster import Cluster, cluster_env
 
-    fresh_database(connection, database)
-    with open(os.devnull, "w") as quiet:
-        call_command("load_instances", "NACO", stdout=quiet)
-    instance = Instance.objects.get(name="NACO")
-    instance.engine = "python"
-    instance.save(update_fields=["engine"])
+    instance = python_instance(connection, database)
     ab_ids = make_abs(instance, args.abs, seconds=args.seconds)
     estimate = args.abs * args.seconds / args.workers
     timeout = args.timeout or estimate * 3 + args.lease * args.kills + 60
@@ -655,6 +648,21 @@ def main():
         print(f"  note: the batch ended before {run['kills_planned'] - len(run['killed'])} "
               "planned kills found their moment")  # fmt: skip
     return 0 if not outcome["problems"] else 1
+
+
+def python_instance(connection, url):
+    """A fresh database with the NACO instance loaded and set to the Python recipes."""
+    from django.core.management import call_command
+
+    from processing.models import Instance
+
+    fresh_database(connection, url)
+    with open(os.devnull, "w") as quiet:
+        call_command("load_instances", "NACO", stdout=quiet)
+    instance = Instance.objects.get(name="NACO")
+    instance.engine = "python"
+    instance.save(update_fields=["engine"])
+    return instance
 
 
 def fresh_database(connection, url):

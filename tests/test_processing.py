@@ -260,3 +260,27 @@ def test_the_reaper_clears_stale_work_directories(naco, settings, data_root):
     assert attempt.work_dir in removed and str(orphan) in removed
     assert not Path(attempt.work_dir).exists() and not orphan.exists()
     assert AbAttempt.objects.get(pk=attempt.pk).work_dir_removed
+
+
+def test_cancelling_the_last_calib_ab_opens_the_science_part(naco):
+    """COMPLETE_MODE holds SCIENCE until the CALIB part ended: a cancel that ends it must
+    release the SCIENCE ABs that do not depend on the cancelled one."""
+    result = actions.launch(naco, MONTH, process=True)
+    science = launched(result).filter(category=AbCategory.SCIENCE)
+    last = next(ab for ab in launched(result).filter(category=AbCategory.CALIB,
+                                                     status=AbStatus.QUEUED)
+                if not ab.dependants.filter(category=AbCategory.CALIB).exists()
+                and science.exclude(depends_on=ab).exists())  # fmt: skip
+    while True:  # the rest of the CALIB part, as a worker would run it
+        others = launched(result).filter(category=AbCategory.CALIB, status=AbStatus.QUEUED)
+        others = list(others.exclude(pk=last.pk).values_list("pk", flat=True))
+        if not others:
+            break
+        for pk in others:
+            process_ab(pk)
+    assert not science.filter(status=AbStatus.QUEUED).exists()
+    actions.cancel([last], actor_name="test")
+    free = science.exclude(depends_on=last)
+    assert free.exists() and set(free.values_list("status", flat=True)) == {AbStatus.QUEUED}
+    assert set(science.filter(depends_on=last).values_list("status", flat=True)) <= {
+        AbStatus.UPSTREAM_FAILED}

@@ -179,7 +179,7 @@ def cancel(abs_, *, user=None, actor_name=None, batch=None):
                 pk=ab.pk, status__in=(AbStatus.PENDING, AbStatus.QUEUED)
             ).update(status=AbStatus.CANCELLED, finished_at=now, error=f"cancelled by {actor}"):
                 cancelled.append(ab.ab_name)
-                schedule.fail_dependants(ab, "was cancelled")
+                schedule.after_failure(ab, "was cancelled")
             elif AssociationBlock.objects.filter(pk=ab.pk, status=AbStatus.RUNNING).update(
                 cancel_requested=True
             ):

@@ -219,11 +219,7 @@ def _fail(ab, attempt, token, outcome):
         )  # fmt: skip
         _close_attempt(attempt, status if done else AttemptStatus.SUPERSEDED, outcome)
         if done:
-            why = "was cancelled" if outcome.cancelled else "failed"
-            schedule.fail_dependants(ab, why)
-            if ab.category == AbCategory.CALIB and ab.batch_id:
-                schedule.release_ready(batch_ids=[ab.batch_id])
-            schedule.finish_batches([ab.batch_id])
+            schedule.after_failure(ab, "was cancelled" if outcome.cancelled else "failed")
     return f"{ab.ab_name}: {ab_status} ({error}); work directory kept: {attempt.work_dir}"
 
 

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from processing import layout
-from processing.choices import AbCategory, AbStatus, AttemptStatus, QcStatus
+from processing.choices import AbStatus, AttemptStatus, QcStatus
 from processing.models import AbAttempt, AssociationBlock
 from processing.queue import schedule
 
@@ -72,10 +72,7 @@ def _take_back(ab, now, result):
             status=AttemptStatus.LOST, finished_at=now, error=lost)  # fmt: skip
         if give_up:
             result.failed.append(ab.ab_name)
-            schedule.fail_dependants(ab, "failed (its worker was lost too often)")
-            if ab.category == AbCategory.CALIB and ab.batch_id:
-                schedule.release_ready(batch_ids=[ab.batch_id])
-            schedule.finish_batches([ab.batch_id])
+            schedule.after_failure(ab, "failed (its worker was lost too often)")
         else:
             result.requeued.append(ab.ab_name)
             schedule.enqueue([ab.pk])

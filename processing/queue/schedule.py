@@ -92,6 +92,16 @@ def release_after_success(ab):
     return queued
 
 
+def after_failure(ab, why):
+    """After `ab` ended without success (failed, cancelled, given up): its dependants become
+    upstream_failed; if it was a CALIB AB of a COMPLETE_MODE batch, the batch's SCIENCE ABs
+    may now be released (the CALIB part ended); the batch may have ended."""
+    fail_dependants(ab, why)
+    if ab.category == AbCategory.CALIB and ab.batch_id:
+        release_ready(batch_ids=[ab.batch_id])
+    finish_batches([ab.batch_id])
+
+
 def fail_dependants(ab, why):
     """Mark every pending or queued AB downstream of `ab` upstream_failed, naming the parent.
 
