@@ -54,7 +54,8 @@ demo: $(VENV)/.installed demo-stop
 	@echo "Phoenix is running: http://$(DEMO_HOST):$(DEMO_PORT)/   login: demo / phoenix-demo"
 	@echo "(the import above reports the simulator's deliberately broken files; the month's ABs are being"
 	@echo " processed in the background: python manage.py phoenix --instance NACO -m $(shell echo $(DEMO_START) | cut -c1-7) -P --wait"
-	@echo " shows the progress; logs in $(LOG)/, stop with: make demo-stop)"
+	@echo " shows the progress; then phoenix --instance NACO -m $(shell echo $(DEMO_START) | cut -c1-7) -M certifies and moves"
+	@echo " the products and queues their ingestion; logs in $(LOG)/, stop with: make demo-stop)"
 
 demo-stop:
 	@for name in web qcluster; do \

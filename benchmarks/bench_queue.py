@@ -2,7 +2,8 @@
 (issue 7, point 8).
 
     .venv/bin/python benchmarks/bench_queue.py [--abs 1000] [--workers 2] [--rounds 3]
-        [--database sqlite|postgres|postgres://…/NAME] [--broker orm|redis] [--profile DIR]
+        [--database sqlite|postgres|postgres://…/NAME] [--broker orm|redis]
+        [--q KEY=VALUE …] [--db KEY=VALUE …] [--profile DIR]
 
 It makes its own database (a temporary SQLite file, or the PostgreSQL database
 phoenix_bench_queue on 127.0.0.1, dropped and re-created) and data root, loads the NACO
@@ -25,9 +26,14 @@ fills) and the ABs are reset. Reported per measurement: the wall time from the f
 deleted after its result was saved; queue: the AB `success`), and the sustained rate while
 between 90 % and 10 % of the work remained (start-up and tail left out), from the remaining
 count sampled every 50 ms (with Redis, which hands tasks to the cluster while they are still
-being enqueued, from the saved completion times of the plain tasks: give --q save_limit=0).
-Medians over the rounds; the ratio queue/plain (sustained rates) per round. Prints a JSON
+being enqueued, from the saved completion times of the plain tasks: give --q save_limit=0),
+and the CPU time the cluster's processes (sentinel, workers, pusher, monitor, recipe children)
+spent per task or AB — on the 2 shared cores of the development VM, throughput comes down to
+it. Medians over the rounds; the ratio queue/plain (sustained rates) per round. Prints a JSON
 line at the end.
+
+--q KEY=VALUE and --db KEY=VALUE override a key of Q_CLUSTER or of DATABASES['default'] for
+the run (bench process and cluster), to measure a setting before proposing it.
 
 --profile DIR samples the cluster with py-spy (if installed) during the first queue
 measurement and writes the collapsed stacks of each cluster process into DIR (one
@@ -51,6 +57,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.fault_run import (
+    children,
     drop_database,
     make_abs,
     python_instance,
@@ -76,6 +83,9 @@ def main():
     parser.add_argument("--q", action="append", default=[], metavar="KEY=VALUE",
                         help="override a Q_CLUSTER setting for this run (bench process and "
                         "cluster), e.g. --q save_limit=100; values are Python literals")
+    parser.add_argument("--db", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a key of DATABASES['default'] the same way, e.g. "
+                        "--db CONN_MAX_AGE=60")
     parser.add_argument("--profile", type=Path,
                         help="py-spy samples of the cluster during the first queue round")
     parser.add_argument("--keep", action="store_true", help="keep the database and data root")
@@ -88,7 +98,7 @@ def main():
         args.database, args.database
     )
     name = f"phoenix-bench-{uuid.uuid4().hex[:8]}"
-    settings_module = _settings_with(work, args.q)
+    settings_module = _settings_with(work, args.q, args.db)
     os.environ.update({
         "PHOENIX_DEBUG": "0", "PHOENIX_LOG_LEVEL": "WARNING", "DATABASE_URL": database,
         "PHOENIX_DATA_ROOT": str(data_root), "PHOENIX_Q_WORKERS": str(args.workers),
@@ -133,17 +143,17 @@ def main():
                 raise RuntimeError(f"the cluster did not start:\n{cluster.log()[-3000:]}")
             time.sleep(0.2)
         # Warm-up: each worker imports the recipes (numpy, astropy) at its first AB.
-        run_queue(instance, warm_ids, timeout=120)
-        run_plain(2 * args.workers, timeout=120)
+        run_queue(instance, warm_ids, cluster, timeout=120)
+        run_plain(2 * args.workers, cluster, timeout=120)
         for number in range(args.rounds):
             order = ("plain", "queue") if number % 2 == 0 else ("queue", "plain")
             figures = {}
             for what in order:
                 if what == "plain":
-                    figures["plain"] = run_plain(args.abs)
+                    figures["plain"] = run_plain(args.abs, cluster)
                 else:
                     profiler = _profile(cluster, args.profile) if number == 0 and args.profile else None
-                    figures["queue"] = run_queue(instance, ab_ids)
+                    figures["queue"] = run_queue(instance, ab_ids, cluster)
                     if profiler:
                         _stop_profile(profiler)
                 print(f"round {number + 1} {what:5s}: {_describe(figures[what])}", flush=True)
@@ -156,7 +166,9 @@ def main():
     print(f"\nmedian over {args.rounds} rounds: queue {result['queue_sustained']} ABs/s sustained "
           f"({result['queue_wall']} ABs/s launch → all success), plain "
           f"{result['plain_sustained']} tasks/s ({result['plain_wall']}/s); ratio "
-          f"{result['ratio']} (per round {result['ratios']}); targets ≥ {TARGET_RATE:g} ABs/s "
+          f"{result['ratio']} (per round {result['ratios']}); cluster CPU per AB "
+          f"{result['queue_cpu_ms']} ms, per plain task {result['plain_cpu_ms']} ms; "
+          f"targets ≥ {TARGET_RATE:g} ABs/s "
           f"and ≥ {TARGET_RATIO}× plain: {'met' if result['targets_met'] else 'MISSED'}")  # fmt: skip
     if args.keep:
         print(f"kept: {work} ({database})")
@@ -166,28 +178,35 @@ def main():
     print(json.dumps(result))
 
 
-def _settings_with(work, overrides):
+def _settings_with(work, q_overrides, db_overrides):
     """The settings module of the run: phoenix_site.settings, or a module in `work` that
-    overrides some Q_CLUSTER keys (put on PYTHONPATH for the cluster too)."""
-    if not overrides:
+    overrides some Q_CLUSTER and DATABASES['default'] keys (put on PYTHONPATH for the cluster
+    too)."""
+    if not (q_overrides or db_overrides):
         return "phoenix_site.settings"
-    import ast
-
-    pairs = {}
-    for item in overrides:
-        key, sep, value = item.partition("=")
-        if not sep:
-            sys.exit(f"--q {item!r}: expected KEY=VALUE")
-        pairs[key.strip()] = ast.literal_eval(value.strip())
+    q, db = _pairs("--q", q_overrides), _pairs("--db", db_overrides)
     (work / "bench_queue_settings.py").write_text(
         "from phoenix_site.settings import *  # noqa: F403\n"
-        f"Q_CLUSTER = {{**Q_CLUSTER, **{pairs!r}}}  # noqa: F405\n"
+        f"Q_CLUSTER = {{**Q_CLUSTER, **{q!r}}}  # noqa: F405\n"
+        f"DATABASES['default'].update({db!r})  # noqa: F405\n"
     )
     sys.path.insert(0, str(work))
     os.environ["PYTHONPATH"] = os.pathsep.join(
         [str(work), str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     )
     return "bench_queue_settings"
+
+
+def _pairs(option, items):
+    import ast
+
+    pairs = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            sys.exit(f"{option} {item!r}: expected KEY=VALUE")
+        pairs[key.strip()] = ast.literal_eval(value.strip())
+    return pairs
 
 
 def _day_after():
@@ -198,7 +217,7 @@ def _day_after():
     return NIGHT + timedelta(days=1)
 
 
-def run_plain(count, timeout=600):
+def run_plain(count, cluster, timeout=600):
     """Enqueue `count` trivial tasks; wait until the cluster has done them all; figures.
 
     Done = acknowledged (ORM broker: its queue row deleted, which the monitor does after
@@ -227,12 +246,14 @@ def run_plain(count, timeout=600):
             return count - done.count()
 
     # One transaction, as launch() queues its ABs: the cluster sees all tasks at once.
+    cpu = ClusterCpu(cluster)
     start = time.monotonic()
     with transaction.atomic():
         for _ in range(count):
             async_task(PLAIN_TASK)
     enqueued = time.monotonic() - start
     figures = _drain(count, start, remaining, timeout, enqueue_seconds=enqueued)
+    figures["cluster_cpu_ms"] = cpu.per_item(count)
     if "orm" not in settings.Q_CLUSTER:
         # Redis takes each task at once (outside the transaction): the cluster works while
         # they are enqueued, so the drain afterwards says little. The same 10 %–90 % window,
@@ -244,8 +265,9 @@ def run_plain(count, timeout=600):
     return figures
 
 
-def run_queue(instance, ab_ids, timeout=600):
+def run_queue(instance, ab_ids, cluster, timeout=600):
     """Reset the ABs, launch their night with -P, wait until all succeeded; figures."""
+    from django.db.models import Count
     from django_q.models import Task
 
     from processing.abs.scope import Scope
@@ -259,21 +281,56 @@ def run_queue(instance, ab_ids, timeout=600):
                 finished_at=None, queued_at=None)  # fmt: skip
     Task.objects.all().delete()
     night = abs_.values_list("night", flat=True).first()
-    not_done = abs_.exclude(status=AbStatus.SUCCESS)
 
-    def remaining():
-        failed = abs_.filter(status__in=(AbStatus.FAILED, AbStatus.CANCELLED)).first()
-        if failed is not None:
-            raise RuntimeError(f"{failed.ab_name} {failed.status}: {failed.error}")
-        return not_done.count()
-
+    cpu = ClusterCpu(cluster)
     start = time.monotonic()
     result = actions.launch(instance, Scope.for_date(night.isoformat()), process=True)
     launched = time.monotonic() - start
     assert len(result.pending) == len(ab_ids), result.summary()
+    batch = AssociationBlock.objects.filter(batch=result.batch).order_by()
+
+    def remaining():
+        # One small query per sample (the batch's ABs by state, on the batch index), so that
+        # watching costs the machine about as little as watching the plain tasks does.
+        states = dict(batch.values_list("status").annotate(n=Count("pk")))
+        for failed in (AbStatus.FAILED, AbStatus.CANCELLED):
+            if states.get(failed):
+                ab = batch.filter(status=failed).first()
+                raise RuntimeError(f"{ab.ab_name} {ab.status}: {ab.error}")
+        return len(ab_ids) - states.get(AbStatus.SUCCESS, 0)
+
     figures = _drain(len(ab_ids), start, remaining, timeout, launch_seconds=launched)
+    figures["cluster_cpu_ms"] = cpu.per_item(len(ab_ids))
     figures["attempts"] = AbAttempt.objects.filter(ab__in=abs_).count()
     return figures
+
+
+class ClusterCpu:
+    """CPU time the cluster spent since this object was made: every process of its tree (the
+    qcluster process, the sentinel, workers, pusher, monitor, running recipes) with the
+    children each has reaped (finished recipes, recycled workers). Divided by the items done:
+    what an item costs the machine, which throughput on 2 shared cores comes down to."""
+
+    TICK = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.start = self._seconds()
+
+    def _seconds(self):
+        total, pids = 0, [self.cluster.pid]
+        while pids:
+            pid = pids.pop()
+            pids += children(pid)
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            total += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
+        return total / self.TICK
+
+    def per_item(self, count):
+        return round(1000 * (self._seconds() - self.start) / count, 1)
 
 
 def _drain(count, start, remaining, timeout, **extra):
@@ -332,6 +389,7 @@ def summarise(rounds, args, vendor, version):
         "database_version": version,
         "broker": args.broker,
         "q_overrides": args.q,
+        "db_overrides": args.db,
         "workers": args.workers,
         "cpus": os.cpu_count(),
         "n": args.abs,
@@ -340,6 +398,8 @@ def summarise(rounds, args, vendor, version):
         "queue_wall": median("queue", "wall_rate"),
         "plain_sustained": median("plain", "sustained"),
         "plain_wall": median("plain", "wall_rate"),
+        "queue_cpu_ms": median("queue", "cluster_cpu_ms"),
+        "plain_cpu_ms": median("plain", "cluster_cpu_ms"),
         "ratio": ratio,
         "ratios": [r["ratio"] for r in rounds],
         "targets_met": queue >= TARGET_RATE and ratio >= TARGET_RATIO,

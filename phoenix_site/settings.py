@@ -4,7 +4,7 @@ Variables (see docs/CONFIGURATION.md):
   PHOENIX_DEBUG, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, PHOENIX_DATA_ROOT,
   PHOENIX_REDIS_URL, PHOENIX_Q_WORKERS, PHOENIX_Q_TIMEOUT, PHOENIX_Q_RETRY, PHOENIX_LOG_LEVEL,
   PHOENIX_LEASE_SECONDS, PHOENIX_HEARTBEAT_SECONDS, PHOENIX_MAX_ATTEMPTS, PHOENIX_WORK_KEEP_DAYS,
-  PHOENIX_HOST_NAME.
+  PHOENIX_HOST_NAME, PHOENIX_ARCHIVE_ROOT.
 """
 
 import socket
@@ -54,6 +54,11 @@ PHOENIX_DATA_ROOT = env_path("PHOENIX_DATA_ROOT", "var/data", BASE_DIR)
 PHOENIX_INSTANCES_DIR = env_path(
     "PHOENIX_INSTANCES_DIR", BASE_DIR / "processing" / "instances", BASE_DIR
 )
+# The archive store ingestion copies products into. Unset: PHOENIX_DATA_ROOT/archive, resolved
+# when used (processing/archive/store.py), so it follows the data root; set it to put the
+# archive on a volume of its own.
+PHOENIX_ARCHIVE_ROOT = (env_path("PHOENIX_ARCHIVE_ROOT", None, BASE_DIR)
+                        if env_str("PHOENIX_ARCHIVE_ROOT") else None)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

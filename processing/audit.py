@@ -15,6 +15,11 @@ def cli_actor_name():
     return f"cli:{user}@{socket.gethostname()}"
 
 
+def actor_name_of(user=None, actor_name=None):
+    """Who acts: the name given, else the user's, else the command-line user's."""
+    return actor_name or (user.get_username() if user is not None else cli_actor_name())
+
+
 def record(action, *, user=None, actor_name=None, obj=None, object_type="", object_id="",
            object_repr="", result=AuditEvent.Result.OK, message="", detail=None):
     if obj is not None:

@@ -137,6 +137,7 @@ class ProductState(models.TextChoices):
     REJECTED = "rejected", "rejected"
     MOVED = "moved", "moved"
     INGESTED = "ingested", "ingested"
+    SUPERSEDED = "superseded", "superseded (a re-processing of its AB was moved over it)"
 
 
 #: Products in these states may be associated as master calibrations (raw2master).
@@ -147,3 +148,71 @@ class ScopeKind(models.TextChoices):
     DATE = "date", "date"
     MONTH = "month", "month"
     RUN = "run", "run ID (DEEP)"
+
+
+class CertificationDecision(models.TextChoices):
+    """The QC scientist's verdict on an AB's products (blank: not reviewed yet)."""
+
+    CERTIFIED = "certified", "certified"
+    REJECTED = "rejected", "rejected"
+
+    @classmethod
+    def colour(cls, value):
+        return {cls.CERTIFIED: "#2ca02c", cls.REJECTED: "#d62728"}.get(value, "#9aa5b1")
+
+
+class ConversionStatus(models.TextChoices):
+    """How the IDP conversion of one science product ended (DFOS' CONVERTED log)."""
+
+    OK = "ok", "converted"
+    FAILED = "failed", "conversion failed"
+
+
+class IngestStatus(models.TextChoices):
+    """State of one ingestion request (a JOBS_INGEST line).
+
+    `held`: waits for an operator step first (COMPLETE_MODE master calibrations are ingested by
+    the replacement workflow, after the old ones are hidden); `refused`: the Phase 3 validator
+    or ENABLE_UPDATES=NO stopped it, with the reason in `error`.
+    """
+
+    HELD = "held", "held (waits for the replacement workflow)"
+    OPEN = "open", "open"
+    RUNNING = "running", "running"
+    DONE = "done", "done"
+    FAILED = "failed", "failed (3 attempts)"
+    REFUSED = "refused", "refused"
+
+    @classmethod
+    def colour(cls, value):
+        return {
+            cls.HELD: "#c5b0d5", cls.OPEN: "#f0ad4e", cls.RUNNING: "#1f77b4", cls.DONE: "#2ca02c",
+            cls.FAILED: "#d62728", cls.REFUSED: "#8c564b",
+        }[value]  # fmt: skip
+
+
+#: Ingestion requests in these states may still be executed.
+INGEST_PENDING_STATES = ("held", "open", "running")
+
+
+class ArchiveStatus(models.TextChoices):
+    """Version status of an archived file (ESO archive: current, obsolete, deprecated, hidden)."""
+
+    CURRENT = "current", "current"
+    OBSOLETE = "obsolete", "obsolete (a newer version replaced it)"
+    DEPRECATED = "deprecated", "deprecated"
+    HIDDEN = "hidden", "hidden"
+
+
+#: archived files in these states are withdrawn: raw2master no longer associates their products
+WITHDRAWN_ARCHIVE_STATES = ("obsolete", "deprecated", "hidden")
+
+
+class ReplacementStep(models.TextChoices):
+    """Where a master-calibration replacement stands (operational hints §6)."""
+
+    PREVIEWED = "previewed", "previewed"
+    HIDDEN = "hidden", "old masters hidden, calSelector forced to raw2raw"
+    INGESTING = "ingesting", "new masters being ingested"
+    COMPLETE = "complete", "complete (calSelector back to raw2master)"
+    ABANDONED = "abandoned", "abandoned"

@@ -84,6 +84,10 @@ SCHEMA = {
         "auto_certify": Key(bool, default=False, help="certify ABs whose QC scores all pass"),
         "thresholds": Key(dict, default={}, help="QC parameter → {low, high}; see docs/QC.md"),
     },
+    "naming": {
+        "types": Key(dict, default={}, help="PRO.CATG → 4-letter code [+ setup keywords]"),
+        "skip": Key(list, default=[], help="setup values left out of names, e.g. empty"),
+    },
     "monitor": {
         "sci_scale": Key(int, default=5),
         "sci_max": Key(int, default=20),
@@ -223,7 +227,13 @@ def _check_semantics(path, config):
     for name in ("sci_scale", "sci_max", "max_total_number", "refresh_seconds"):
         if monitor[name] <= 0:
             raise InstanceConfigError(path, f"monitor.{name}", f"{monitor[name]} must be > 0")
+    from processing.naming import NamingError, parse_naming
     from processing.qc.thresholds import ThresholdError, parse_thresholds
+
+    try:
+        parse_naming(config["naming"])
+    except NamingError as exc:
+        raise InstanceConfigError(path, f"naming.{exc.key}", exc.reason) from None
 
     try:
         parse_thresholds(config["qc"]["thresholds"])
@@ -287,6 +297,22 @@ def _rules_hash(config_path, rules_path):
     return digest.hexdigest()
 
 
+def _check_naming_covers_rules(config_path, config, rules_path, rules_text):
+    """Every product the rules declare must have a DFOS name, or -M could not move it."""
+    from processing.naming import missing_types
+    from processing.oca import parse_rules
+
+    ruleset = parse_rules(rules_text, source=str(rules_path), include_dirs=(rules_path.parent,))
+    declared = {p.pro_catg for action in ruleset.actions.values() for p in action.products
+                if p.pro_catg}  # fmt: skip
+    missing = missing_types(config["naming"], declared)
+    if missing:
+        raise InstanceConfigError(
+            config_path, "naming.types",
+            f"no name code for PRO.CATG {', '.join(missing)} (declared in {rules_path.name})",
+        )
+
+
 def load_instance(directory):
     """Validate one instance directory and create or update its Instance row.
 
@@ -301,6 +327,7 @@ def load_instance(directory):
     rules_path = directory / config["processing"]["rules"]
     rules_text = rules_path.read_text(encoding="utf-8")
     rules_hash = _rules_hash(config_path, rules_path)
+    _check_naming_covers_rules(config_path, config, rules_path, rules_text)
     section = config["instance"]
     values = {
         "description": section["description"],

@@ -3,8 +3,9 @@
 raw/<date> raw frames · hdr/<date> header dumps · work/<ab>/<attempt> isolated recipe runs ·
 prod/<date|run_ID>/<ab>/<attempt> science products of processed, not yet certified ABs (DFOS'
 $DFS_PRODUCT) · cal/<date> certified master calibrations · cal/VCAL/<ab>/<attempt> virtual
-(uncertified) ones ·
-sci/<date|run_ID> science products and IDPs · plt/<date> QC plots · log/<date> logs and
+(uncertified) ones · cal/NEW/<date> certified
+COMPLETE_MODE masters waiting for the replacement workflow ·
+sci/<date|run_ID> science products, IDPs in sci/<date|run_ID>/idp · plt/<date> QC plots · log/<date> logs and
 AB files · archive/ what was ingested.
 """
 
@@ -12,7 +13,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-TOP_LEVEL = ("raw", "hdr", "work", "prod", "cal", "cal/VCAL", "sci", "plt", "log", "archive")
+TOP_LEVEL = ("raw", "hdr", "work", "prod", "cal", "cal/VCAL", "cal/NEW", "sci", "plt", "log",
+             "archive")
 
 
 def data_root():

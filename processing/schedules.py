@@ -6,6 +6,7 @@ from django_q.models import Schedule
 SCHEDULES = {
     "phoenix-heartbeat": ("processing.tasks.heartbeat", 5),
     "phoenix-reaper": ("processing.tasks.reap", 1),
+    "phoenix-ingest": ("processing.tasks.ingest", 5),
 }
 
 

@@ -38,3 +38,13 @@ def reap():
     result = run()
     return {"requeued": result.requeued, "failed": result.failed,
             "qc_requeued": result.qc_requeued, "work_dirs_removed": len(result.work_dirs_removed)}  # fmt: skip
+
+
+def ingest(request_ids=None):
+    """Execute open ingestion requests: those given (queued just now), else every open one
+    (scheduled every few minutes). A request is claimed before it is executed, so a second
+    delivery, or the schedule running meanwhile, ingests nothing twice."""
+    from processing.archive import ingest_requests
+
+    result = ingest_requests(request_ids, actor_name="q2:ingest")
+    return {"counts": result.counts(), "retried": result.retried, "taken_back": result.taken_back}

@@ -49,16 +49,25 @@ def test_create_and_process_a_month_makes_one_batch(naco):
 
 
 def test_wait_shows_progress_and_gives_up_after_the_timeout(naco):
-    out, err = phoenix("--instance", "NACO", "-d", "2009-06-16", "-C", "-P", "--wait",
-                       "--timeout", "0.5")  # fmt: skip
-    assert "[" in out and "queued" in out
-    assert "batch ended" in out
+    out, err = StringIO(), StringIO()
+    with pytest.raises(SystemExit) as exited:
+        call_command("phoenix", "--instance", "NACO", "-d", "2009-06-16", "-C", "-P", "--wait",
+                     "--timeout", "0.5", stdout=out, stderr=err)  # fmt: skip
+    assert exited.value.code == 3, "a wait that timed out is not a batch that ended"
+    shown = out.getvalue()
+    assert "[" in shown and "queued" in shown
+    assert "stopped waiting after 0.5 s" in shown and "the batch goes on" in shown
+    assert "batch ended" not in shown
 
 
 def test_a_second_launch_waits_for_the_first_batch(naco):
     phoenix("--instance", "NACO", "-m", "2009-06", "-C", "-P")
     first = Batch.objects.get()
-    out, _ = phoenix("--instance", "NACO", "-m", "2009-06", "-P", "--wait", "--timeout", "0.3")
+    out, err = StringIO(), StringIO()
+    with pytest.raises(SystemExit):
+        call_command("phoenix", "--instance", "NACO", "-m", "2009-06", "-P", "--wait",
+                     "--timeout", "0.3", stdout=out, stderr=err)  # fmt: skip
+    out = out.getvalue()
     assert f"also waiting for batch(es) #{first.pk}" in out
     assert f"in batch #{first.pk}" in out
 

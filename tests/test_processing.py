@@ -284,3 +284,25 @@ def test_cancelling_the_last_calib_ab_opens_the_science_part(naco):
     assert free.exists() and set(free.values_list("status", flat=True)) == {AbStatus.QUEUED}
     assert set(science.filter(depends_on=last).values_list("status", flat=True)) <= {
         AbStatus.UPSTREAM_FAILED}
+
+
+def test_the_reaper_releases_abs_stranded_by_a_worker_that_died_after_its_commit(naco):
+    """The release of dependants runs after an AB's success committed; a worker killed in
+    between leaves them pending: the reaper (and phoenix --wait, which runs it) queues them."""
+    result = actions.launch(naco, MONTH, process=True)
+    calib = launched(result).filter(category=AbCategory.CALIB)
+    science = launched(result).filter(category=AbCategory.SCIENCE)
+    while calib.filter(status=AbStatus.QUEUED).exists():
+        for ab in calib.filter(status=AbStatus.QUEUED).exclude(
+                dependants__category=AbCategory.SCIENCE):  # fmt: skip
+            process_ab(ab.pk)
+        # the CALIB ABs the science needs "succeed" without their release, as after a kill
+        calib.filter(status=AbStatus.QUEUED, dependants__category=AbCategory.SCIENCE).update(
+            status=AbStatus.SUCCESS)  # fmt: skip
+    assert set(science.values_list("status", flat=True)) == {AbStatus.PENDING}
+    released = reap().released
+    assert sorted(released) == sorted(science.values_list("ab_name", flat=True))
+    assert set(science.values_list("status", flat=True)) == {AbStatus.QUEUED}
+    assert not reap().released, "released once"
+    drive()
+    assert Batch.objects.get(pk=result.batch.pk).status == BatchStatus.FINISHED

@@ -9,7 +9,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -134,3 +134,31 @@ def test_cancel_and_timeout_kill_the_running_recipe(naco, slow_abs, data_root, t
     attempt = AbAttempt.objects.get(ab=time_me_out)
     assert attempt.status == AttemptStatus.TIMEOUT
     assert Path(attempt.work_dir).is_dir()
+
+
+def test_a_task_lost_between_commit_and_send_is_sent_again_by_the_reaper_on_redis(naco, data_root, tmp_path):
+    """Redis gets a task after the commit that queued its AB: a sender killed in between
+    leaves the AB queued without a task. The reaper finds the broker empty while the AB has
+    waited longer than a lease, and sends the task again."""
+    naco.engine = "python"
+    naco.save(update_fields=["engine"])
+    env = cluster_env(data_root, workers=1, redis_url=broker_url("redis"))
+    lost = AssociationBlock.objects.create(
+        instance=naco, ab_name="LOST_TASK", batch_label="SCIENCE_2009-07-02", category="SCIENCE",
+        night=date(2009, 7, 2), raw_type="TEST", action="NOOP", recipe="phoenix_noop",
+        mjd_obs=55014.5, mjd_obs_mod=55014.5, prod_root_name="LOST_TASK", status=AbStatus.QUEUED,
+        queued_at=timezone.now() - timedelta(minutes=5),
+    )  # fmt: skip
+    cluster = Cluster(env, tmp_path / "qcluster.log")
+    try:
+        reaper = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c",
+             "from processing.queue.reaper import reap; print('resent', reap(clean_work=False).resent)"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert "resent ['LOST_TASK']" in reaper.stdout, reaper.stdout + reaper.stderr
+        wait_until(lambda: AssociationBlock.objects.get(pk=lost.pk).status == AbStatus.SUCCESS,
+                   60, what="the re-sent AB")  # fmt: skip
+    finally:
+        cluster.stop()
+    assert AbAttempt.objects.filter(ab=lost).count() == 1

@@ -5,29 +5,39 @@ masters, CALIB ABs that exist), lets the engine decide, and writes the result in
 transaction: ABs of the scope that were not processed yet are replaced (updated in place
 when the name stays), processed ABs and their history are left as they are, ABs the rules
 no longer make are removed. Running it twice gives the same ABs.
+
+Calibration frames around the scope are loaded a few nights at a time: first the nights the
+rules' calibration plans (association level 0) reach, then, while the plan relied on frames
+further out (a search's `Found.reach` in plan.py, an AB's frames), further nights (at most
+twice as many each time, up to `search_days` + 1), planning again each time. The decision
+is the one a load of all `search_days` + 1 nights gives (docs/CREATE_ABS.md); a month of a
+busy instrument loads a few nights on either side instead of two months.
 """
 
 import logging
+import math
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from processing import audit
 from processing.abs import engine
+from processing.abs.plan import SelectPlan
 from processing.abs.pool import QUALIFIER_KEYWORDS, frame_records, product_records
 from processing.abs.rules import ruleset_of
 from processing.abs.scope import Scope
 from processing.choices import (
     PROCESSED_STATES,
     USABLE_PRODUCT_STATES,
+    WITHDRAWN_ARCHIVE_STATES,
     AbCategory,
     AbSource,
     ProductKind,
     ScopeKind,
 )
-from processing.conventions import night_bounds_mjd
+from processing.conventions import night_bounds_mjd, night_of_mjd
 from processing.oca import OcaSyntaxError
 from processing.models import (
     AbCalibration,
@@ -66,6 +76,7 @@ class CreateResult:
     unchanged_processed: list = field(default_factory=list)
     removed: list = field(default_factory=list)
     notices: list = field(default_factory=list)
+    loading: dict = field(default_factory=dict)  # frames loaded, nights around, plans made
 
     def summary(self):
         abs_ = self.plan.abs
@@ -145,17 +156,21 @@ def create_abs(instance, scope, *, category=None, ab_name=None, dry_run=False, u
     loaded = _Loaded(instance, scope, ruleset, settings)
     if instance.complete_mode and scope.kind == ScopeKind.DATE:
         notices += _reuse_month_calibrations(instance, scope, settings)
-    plan = engine.plan_abs(
-        ruleset, settings, loaded.frames, loaded.in_scope, loaded.masters,
-        loaded.existing_calib_sources(settings),
-    )
+    existing = loaded.existing_calib_sources(settings)
+    plan, plans = _plan(loaded, ruleset, settings, existing), 1
+    while (needed := loaded.nights_needed(plan)) > loaded.nights:
+        # at most twice as far each time: a search that found nothing relies on its widest
+        # window, but what it looks for is mostly much closer than that
+        loaded.widen(min(needed, 2 * loaded.nights))
+        plan, plans = _plan(loaded, ruleset, settings, existing), plans + 1
     if ab_name and not any(ab.name == ab_name for ab in plan.abs):
         names = plan.in_scope_names
         raise CreateAbsError(
             f"-a: the run {scope} has no AB named {ab_name!r}"
             + (f"; its ABs are: {', '.join(names[:20])}" if names else "; it has no ABs")
         )
-    result = CreateResult(scope, category, dry_run, plan, notices=notices)
+    result = CreateResult(scope, category, dry_run, plan, notices=notices, loading={
+        "frames": len(loaded.frames), "nights_around": loaded.nights, "plans": plans})
     if dry_run:
         return result
     with transaction.atomic():
@@ -176,6 +191,11 @@ def create_abs(instance, scope, *, category=None, ab_name=None, dry_run=False, u
                     if k in ("abs", "created", "updated", "per_raw_type")},
         )  # fmt: skip
     return result
+
+
+def _plan(loaded, ruleset, settings, existing_calib_abs):
+    return engine.plan_abs(ruleset, settings, loaded.frames, loaded.in_scope, loaded.masters,
+                           existing_calib_abs, classified=True)
 
 
 def _check_ab_source(instance, scope):
@@ -243,18 +263,25 @@ def _reuse_month_calibrations(instance, scope, settings):
 
 
 class _Loaded:
-    """Frames, masters and existing ABs around a scope, with only the keywords rules use."""
+    """Frames, masters and existing ABs around a scope, with only the keywords rules use.
+
+    The frames are classified as they are loaded. Calibration frames around the scope come
+    from `self.nights` nights on either side (see the module docstring; `widen`); masters
+    and existing CALIB ABs from all `search_days` + 1 (they are few).
+    """
 
     def __init__(self, instance, scope, ruleset, settings):
         self.instance = instance
         self.scope = scope
+        self.ruleset = ruleset
         keys = set(ruleset.keywords_used()) | set(QUALIFIER_KEYWORDS)
         for rule in ruleset.organisations:
             keys.update(rule.group_by)
         self.keys = sorted(keys)
-        pool = RawFrame.objects.filter(instrument=instance.instrument, hidden=False)
+        self.pool = RawFrame.objects.filter(instrument=instance.instrument, hidden=False)
         margin = timedelta(days=settings.search_days + 1)
-        scope_frames = frame_records(pool.filter(scope.as_q()), self.keys)
+        self.full = margin.days  # nights around a scope that associations may reach
+        scope_frames = self._load(self.pool.filter(scope.as_q()))
         if scope.is_run:
             nights = [r.night for r in scope_frames]
             first = min(nights) if nights else None
@@ -263,13 +290,64 @@ class _Loaded:
             first, last = scope.first, scope.last
         self.first, self.last = first, last
         self.scope_ids = {r.pk for r in scope_frames}
-        around = []
-        if first is not None:  # calibration frames that CALIB ABs outside the scope may use
-            nearby = pool.filter(night__range=(first - margin, last + margin))
-            nearby = nearby.exclude(dpr_catg="SCIENCE").exclude(scope.as_q())
-            around = frame_records(nearby, self.keys)
-        self.frames = scope_frames + around
+        self.frames = scope_frames
+        self.nights = 0
+        if first is not None:
+            # frames without a time are calibrations at every distance: all of them at once
+            low, high = first - margin, last + margin
+            self._load_around(Q(mjd_obs__isnull=True),
+                              lambda r: r.night is not None and low <= r.night <= high)
+            if scope.is_run:  # the nights between a run's first and last
+                self._load_around(Q(night__range=(first, last)), _timed)
+            self.widen(min(self.full, _plan_nights(ruleset, settings)))
         self.masters = self._masters(first, last, margin)
+
+    def _load(self, queryset):
+        records = frame_records(queryset, self.keys)
+        engine.classify(self.ruleset, records)
+        return records
+
+    def _load_around(self, condition, keep):
+        """Calibration frames (not SCIENCE) outside the scope that CALIB ABs may use, those
+        of `condition` for which keep(record) holds. Part of the choice is made here, not in
+        SQL: with `mjd_obs IS NULL` and a night range together, or `IS NOT NULL`, SQLite
+        walks an index of the whole pool."""
+        around = self.pool.filter(condition).exclude(dpr_catg="SCIENCE").exclude(self.scope.as_q())
+        self.frames = self.frames + [r for r in self._load(around) if keep(r)]
+
+    def widen(self, nights):
+        """Load the calibration frames of up to `nights` nights before and after the scope."""
+        if self.first is None or nights <= self.nights:
+            return
+        inner, outer = timedelta(days=self.nights), timedelta(days=nights)
+        earlier = Q(night__gte=self.first - outer, night__lt=self.first - inner)
+        later = Q(night__gt=self.last + inner, night__lte=self.last + outer)
+        self._load_around(earlier | later, _timed)
+        self.nights = nights
+
+    def nights_needed(self, plan):
+        """Nights around the scope the plan relies on (at most search_days + 1).
+
+        The ABs associated (those written, and with --mode CALIB the science that decided
+        which CALIB ABs are) relied on the nights of their frames and of their searches'
+        `reach`. Each such night must lie inside the loaded nights, not on the outermost
+        one: a frame a night further out could still belong to a group that reaches onto
+        it, and a frame's night and MJD-OBS may disagree at the night's edges.
+        """
+        if self.first is None or self.nights >= self.full:
+            return self.nights
+        offset = self.instance.night_offset_hours
+        needed = 0
+        for ab in plan.associated:
+            nights = [r.night for r in ab.frames if r.night is not None]
+            if ab.reach is not None:
+                nights += [night_of_mjd(moment, offset) for moment in ab.reach]
+            for night in nights:
+                if night < self.first:
+                    needed = max(needed, (self.first - night).days + 1)
+                elif night > self.last:
+                    needed = max(needed, (night - self.last).days + 1)
+        return min(needed, self.full)
 
     def in_scope(self, record):
         return record.pk in self.scope_ids
@@ -277,7 +355,10 @@ class _Loaded:
     def _masters(self, first, last, margin):
         products = Product.objects.filter(instance__instrument=self.instance.instrument)
         statics = products.filter(kind=ProductKind.STATIC).exclude(state="rejected")
-        masters = products.filter(kind=ProductKind.MASTER, state__in=USABLE_PRODUCT_STATES)
+        # masters hidden in the archive (replaced, e.g. after a COMPLETE_MODE reprocessing) or
+        # made obsolete by a newer version are no longer associated
+        masters = products.filter(kind=ProductKind.MASTER, state__in=USABLE_PRODUCT_STATES).exclude(
+            archive_records__status__in=WITHDRAWN_ARCHIVE_STATES)
         if first is None:
             return product_records(statics, self.keys)
         low = night_bounds_mjd(first - margin)[0]
@@ -372,7 +453,7 @@ def _write(instance, scope, plan, result, settings):
         result.removed = sorted(name for _, name in stale)
 
     if to_update:
-        AssociationBlock.objects.bulk_update([row for _, row in to_update], AB_FIELDS)
+        _update_in_place([row for _, row in to_update])
         updated_ids = [row.pk for _, row in to_update]
         AbInput.objects.filter(ab_id__in=updated_ids).delete()
         AbCalibration.objects.filter(ab_id__in=updated_ids).delete()
@@ -403,6 +484,38 @@ def _write(instance, scope, plan, result, settings):
     AbInput.objects.bulk_create(inputs, batch_size=2000)
     AbCalibration.objects.bulk_create(calibrations, batch_size=2000)
     Link.objects.bulk_create(links, batch_size=2000, ignore_conflicts=True)
+
+
+def _timed(record):  # frames without a time were loaded at first
+    return record.mjd is not None
+
+
+def _plan_nights(ruleset, settings):
+    """Nights around a scope the calibration plans (level-0 windows) of the rules' timed
+    selects reach: what most ABs need; `nights_needed` asks for more when one needs it."""
+    reach = 0.0
+    for action in ruleset.actions.values():
+        for select in action.selects:
+            plan = SelectPlan(select, settings.widen_factor, settings.search_days)
+            if plan.timed:
+                reach = max(reach, -plan.windows[0][0], plan.windows[0][1])
+    return math.ceil(reach) + 1
+
+
+def _update_in_place(rows):
+    """Rewrite the AB_FIELDS of ABs that exist: one parametrised UPDATE per AB through
+    `executemany`. Django's bulk_update builds a CASE WHEN per field over all ABs, which
+    takes longer to build and to run than the rows themselves (re-creating the benchmark's
+    year: 47 → 18 s, docs/BENCHMARKS.md)."""
+    meta = AssociationBlock._meta
+    fields = [meta.get_field(name) for name in AB_FIELDS]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
+    params = [[f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields] + [row.pk]
+              for row in rows]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 def _used_outside(abs_in_scope, scope):

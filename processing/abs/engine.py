@@ -14,10 +14,11 @@ its first raw frame); the AB then depends on that CALIB AB. This is how COMPLETE
 
 from dataclasses import dataclass, field
 
-from processing.abs.plan import SelectPlan
+from processing.abs.plan import SelectPlan, memo_key
 from processing.abs.pool import Record
 from processing.choices import AbCategory, CalibrationKind, Completeness
 from processing.oca.evaluate import compile_condition
+from processing.oca.ruleset import keys_of
 
 
 @dataclass
@@ -65,6 +66,7 @@ class PlannedAB:
     calibrations: list = field(default_factory=list)
     missing: list = field(default_factory=list)
     depends_on: list = field(default_factory=list)  # PlannedABs
+    reach: tuple | None = None  # (low, high) MJD its raw and virtual searches relied on
 
     @property
     def primary(self):
@@ -104,11 +106,31 @@ class Plan:
     notices: list
     in_scope_names: list  # every AB the scope's frames make (before -a/--mode choices)
     not_created: list = field(default_factory=list)  # in-scope ABs left out, with why
+    associated: list = field(default_factory=list)  # ABs whose searches decided the plan
 
 
 def classify(ruleset, records):
+    """Add each record's classification (RAW.TYPE, DO.CATG, …) to its values.
+
+    The result is a function of the keywords the classification rules read, and a data pool
+    holds few distinct combinations of them (DPR.CATG/TYPE/TECH …): each combination is
+    classified once.
+    """
+    keys = sorted({key.name for rule in ruleset.classifications
+                   for key in keys_of(rule.condition)})  # fmt: skip
+    known = {}
     for record in records:
-        record.values.update(ruleset.classify(record.values))
+        values = record.values
+        try:
+            memo = tuple(memo_key(values.get(k)) for k in keys)
+            assigned = known.get(memo)
+        except TypeError:  # an unhashable value (a list): classify it directly
+            memo, assigned = None, None
+        if assigned is None:
+            assigned = ruleset.classify(values)
+            if memo is not None:
+                known[memo] = assigned
+        values.update(assigned)
 
 
 def ab_category(values):
@@ -192,6 +214,7 @@ class Associator:
         self.sources = {"master": masters, "virtual": virtuals, "raw": raw_frames}
         self._plans = {}
         self._indexes = {}
+        self.associated = []  # the ABs associated so far
 
     def _index(self, select, source):
         plan = self._plans.get(id(select))
@@ -206,7 +229,8 @@ class Associator:
         return index
 
     def associate(self, ab):
-        ab.calibrations, ab.missing, ab.depends_on = [], [], []
+        self.associated.append(ab)
+        ab.calibrations, ab.missing, ab.depends_on, ab.reach = [], [], [], None
         if ab.action is None:
             ab.missing.append(f"action {ab.action_name} is not defined in the rules")
             return
@@ -223,6 +247,10 @@ class Associator:
             else:
                 source = "virtual" if mode == "raw2raw" else "master"
             found = self._index(select, source).find(primary, time, max_level, exclude=exclude)
+            if found.reach is not None and source != "master":  # masters: loaded in full
+                low, high = found.reach
+                ab.reach = (low, high) if ab.reach is None else (
+                    min(low, ab.reach[0]), max(high, ab.reach[1]))
             pairs = list(zip(found.records, found.levels))
             if not pairs and source == "virtual":  # static calibrations serve every mode
                 statics = self._index(select, "master").find(primary, time, max_level)
@@ -252,15 +280,19 @@ class Associator:
         return message
 
 
-def plan_abs(ruleset, settings, frames, in_scope, masters, existing_calib_abs):
+def plan_abs(ruleset, settings, frames, in_scope, masters, existing_calib_abs, *,
+             classified=False):
     """The whole createAB decision for one scope (see the module docstring).
 
     frames: Records of raw frames in scope and the calibration frames around it;
     in_scope(record) tells which belong to the scope; masters: Records of certified masters
     and static calibrations; existing_calib_abs: PlannedABs (with existing_pk) of CALIB ABs
-    already in the database, usable as sources of virtual calibrations.
+    already in the database, usable as sources of virtual calibrations; classified: the
+    frames went through `classify` already (createAB classifies what it loads once, and may
+    plan again after loading more).
     """
-    classify(ruleset, frames)
+    if not classified:
+        classify(ruleset, frames)
     planned, used = organise(ruleset, frames, in_scope)
     # A CALIB AB that exists and stays (outside the scope, or processed) is used as it is.
     existing_names = {ab.name for ab in existing_calib_abs}
@@ -270,10 +302,7 @@ def plan_abs(ruleset, settings, frames, in_scope, masters, existing_calib_abs):
     if settings.new_calib_abs:
         sources += [ab for ab in planned if ab.category == AbCategory.CALIB]
     associator = Associator(settings, masters, virtual_records(sources), frames)
-    for ab in planned:
-        associator.associate(ab)
-
-    kept = _select_kept(planned, settings)
+    kept = _select_kept(planned, settings, associator.associate)
     notices = _break_cycles(kept)
     in_scope_frames = [r for r in frames if in_scope(r)]
     unclassified = [r for r in in_scope_frames if "RAW.TYPE" not in r.values]
@@ -284,7 +313,8 @@ def plan_abs(ruleset, settings, frames, in_scope, masters, existing_calib_abs):
     kept_ids = {id(ab) for ab in kept}
     not_created = [(ab, _why_not_created(ab, settings)) for ab in planned
                    if ab.in_scope and id(ab) not in kept_ids]
-    return Plan(kept, unclassified, unsupported, notices, names, not_created)
+    return Plan(kept, unclassified, unsupported, notices, names, not_created,
+                associator.associated)
 
 
 def _why_not_created(ab, settings):
@@ -299,8 +329,14 @@ def _why_not_created(ab, settings):
     return "calSelector raw2master: masters come from the product registry"
 
 
-def _select_kept(planned, settings):
-    """Which planned ABs are written: the scope's, and the CALIB ABs they need."""
+def _select_kept(planned, settings, associate):
+    """Which planned ABs are written: the scope's, and the CALIB ABs they need.
+
+    Only the ABs that may be written and the CALIB ABs they need are associated
+    (`associate(ab)`): the CALIB ABs around the scope that nothing of the scope needs are
+    candidates, never written, so their own calibrations do not matter. (With --mode CALIB
+    the scope's science is associated, to know which CALIB ABs it needs, but not written.)
+    """
     wanted = []
     for ab in planned:
         if not ab.in_scope:
@@ -319,12 +355,15 @@ def _select_kept(planned, settings):
             if not settings.new_calib_abs:
                 continue
         wanted.append(ab)
+    for ab in wanted:
+        associate(ab)
     keep = {id(ab): ab for ab in wanted}
     stack = list(wanted)
     while stack:  # the CALIB ABs the wanted ones need, transitively
         ab = stack.pop()
         for source in ab.depends_on:
             if source.existing_pk is None and id(source) not in keep:
+                associate(source)
                 keep[id(source)] = source
                 stack.append(source)
     if settings.category == AbCategory.CALIB:

@@ -11,6 +11,12 @@ Quality levels follow EDPS: 0 inside the calibration plan (`tryBetween`, or `bet
 there is no tryBetween), 1 inside the extended validity (`between`), 2 with the widest
 window widened by `widen_factor`, 3 anywhere within `search_days`. Candidates of a lower
 level always win; within a level the closest in time wins.
+
+Each answer also says which stretch of time its candidates had to be complete in for it to
+hold (`Found.reach`): the windows of the levels that offered too few, and of the level that
+answered, the part up to the farthest candidate chosen (nothing farther can change the
+closest ones). createAB loads the calibration frames of a few nights around a scope and
+widens only when a reach goes beyond them (create.py).
 """
 
 import math
@@ -147,6 +153,7 @@ class Found:
     records: list  # chosen candidates, best first
     levels: list  # their levels
     nearest_beyond: object = None  # (record, delta, level) of the best candidate too far away
+    reach: tuple | None = None  # (low, high) MJD the timed candidates had to be complete in
 
 
 class SelectPlan:
@@ -191,7 +198,7 @@ class SelectPlan:
             return True
         values = record.values
         try:
-            memo = tuple(_memo_key(values.get(name)) for name in self._filter_keys)
+            memo = tuple(memo_key(values.get(name)) for name in self._filter_keys)
             accepted = self._accepted.get(memo)
         except TypeError:  # an unhashable value (a list): evaluate it directly
             return self._filter(values, None)
@@ -200,7 +207,7 @@ class SelectPlan:
         return accepted
 
 
-def _memo_key(value):
+def memo_key(value):
     """A value as a dict key that never merges values the evaluator tells apart: 1, 1.0
     and True are equal in Python but not as text; 0.0 and -0.0 print differently."""
     kind = type(value)
@@ -236,7 +243,9 @@ class CandidateIndex:
         key = tuple(match_value(primary.get(i)) for i, _ in plan.match_keys)
         bucket = self.buckets.get(key)
         if bucket is None:
-            return Found([], [])
+            widest = plan.windows[-1]
+            reach = None if time is None else (time + widest[0], time + widest[1])
+            return Found([], [], reach=reach)
         times, timed, timeless = bucket
 
         def usable(record):
@@ -253,18 +262,23 @@ class CandidateIndex:
         if time is None:
             return Found([], [])
         beyond = None
+        reach = (time, time)
         for level, (low, high) in enumerate(plan.windows):
             start = bisect_left(times, time + low)
             stop = bisect_right(times, time + high)
             inside = [r for r in timed[start:stop] if usable(r)]
-            if len(inside) >= need:
-                inside.sort(key=lambda r: (abs(r.mjd - time), r.mjd, r.name))
-                chosen = inside[:take] if take else inside
-                if level <= max_level:
-                    return Found(chosen, [self._level(r.mjd - time) for r in chosen])
-                beyond = (chosen[0], chosen[0].mjd - time, level)
-                break
-        return Found([], [], nearest_beyond=beyond)
+            if len(inside) < need:  # every candidate of this window counted
+                reach = (min(reach[0], time + low), max(reach[1], time + high))
+                continue
+            inside.sort(key=lambda r: (abs(r.mjd - time), r.mjd, r.name))
+            chosen = inside[:take] if take else inside
+            far = max(abs(r.mjd - time) for r in chosen) if take else math.inf
+            reach = (min(reach[0], time + max(low, -far)), max(reach[1], time + min(high, far)))
+            if level <= max_level:
+                return Found(chosen, [self._level(r.mjd - time) for r in chosen], reach=reach)
+            beyond = (chosen[0], chosen[0].mjd - time, level)
+            break
+        return Found([], [], nearest_beyond=beyond, reach=reach)
 
     def _level(self, delta):
         for level, (low, high) in enumerate(self.plan.windows):

@@ -2,8 +2,11 @@
 exit status."""
 
 import ctypes
+import math
 import os
+import select
 import signal
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,13 +63,28 @@ class RecipeOutcome:
                 and not self.lost_lease and not self.error)  # fmt: skip
 
 
+#: how often `RecipeProcess.wait` looks without a pidfd
+POLL_SECONDS = 0.01
+
+
 class RecipeProcess:
-    """A started recipe: the leader of its own process group (a forked child, or a Popen)."""
+    """A started recipe: the leader of its own process group (a forked child, or a Popen).
+
+    Where Linux offers one (5.3+), a pidfd of the recipe lets `wait` wake up the moment it
+    ends, so a recipe of a few milliseconds is not kept waiting for a polling interval.
+    """
 
     def __init__(self, pid, popen=None):
         self.pid = pid
         self.popen = popen
         self.returncode = None
+        try:
+            self._pidfd = os.pidfd_open(pid)
+        except (AttributeError, OSError):  # not Linux, or an old kernel: wait polls
+            self._pidfd = None
+        else:
+            self._ended = select.poll()
+            self._ended.register(self._pidfd, select.POLLIN)
 
     def poll(self):
         """Exit status once it ended (negative: killed by that signal), else None."""
@@ -76,6 +94,22 @@ class RecipeProcess:
             pid, status = os.waitpid(self.pid, os.WNOHANG)
             if pid:
                 self.returncode = os.waitstatus_to_exitcode(status)
+        if self.returncode is not None and self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
+        return self.returncode
+
+    def wait(self, seconds):
+        """Wait until the recipe ended, or at most `seconds`; return poll()."""
+        deadline = time.monotonic() + seconds
+        while self.poll() is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            if self._pidfd is not None:
+                self._ended.poll(max(1, math.ceil(left * 1000)))
+            else:
+                time.sleep(min(left, POLL_SECONDS))
         return self.returncode
 
     def kill_group(self, sig=signal.SIGKILL):
@@ -86,13 +120,22 @@ class RecipeProcess:
             pass
 
 
+def _prctl():
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux: the lease and the reaper still hold
+        return None
+
+
+#: looked up once in the worker, so that each recipe child only makes the call
+_PRCTL = _prctl()
+
+
 def die_with_parent():
     """In a recipe process: ask Linux to kill it when the worker that started it dies, so a
     SIGKILLed worker leaves no orphan recipe running (the reaper re-queues the AB)."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the lease and the reaper still hold
-        pass
+    if _PRCTL is not None:
+        _PRCTL(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 class RecipeEngine:

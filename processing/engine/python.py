@@ -1,8 +1,12 @@
 """The python engine: runs a recipe of processing/recipes in a forked child.
 
-Forking keeps the cost per AB at a few milliseconds (the worker has numpy and astropy loaded
-already), while the child still is a process-group leader that a timeout or a cancel can
-kill without touching the worker. The child never touches the database: it reads the SOF,
+Forking starts a recipe in a few milliseconds (the worker has numpy and astropy loaded
+already; a new interpreter would import them again), while the child still is a
+process-group leader that a timeout or a cancel can kill without touching the worker. Its
+price is CPU: the kernel copies the page tables of a ~75 MB Django worker, which then takes
+a write fault on each page it touches again, and the child's exit tears down as much — about
+15 ms of CPU per AB on the development VM, the largest part of a short AB's orchestration
+(docs/BENCHMARKS.md). The child never touches the database: it reads the SOF,
 writes products into the work directory and its messages into the log, then leaves with
 os._exit so that no inherited connection or atexit handler of the worker runs.
 """

@@ -1,12 +1,11 @@
 """Supervise a running recipe: timeout, cancel, heartbeat — and kill its process group."""
 
+import math
 import signal
 import time
 
 from processing.engine.base import RecipeOutcome
 
-#: seconds between the supervisor's checks (heartbeat and cancel are asked every `tick`)
-TICK = 0.05
 #: seconds a recipe gets after SIGTERM before SIGKILL
 GRACE = 5.0
 
@@ -17,24 +16,23 @@ def supervise(process, call, *, on_tick=None, tick_every=1.0, clock=time.monoton
     `on_tick()` is called about every `tick_every` seconds while the recipe runs; it returns
     None to go on, "cancel" when an operator cancelled the AB, or "lost" when the attempt's
     lease was taken away. Then, or on timeout, the process group gets SIGTERM and, after a
-    grace period, SIGKILL, so no recipe outlives its AB.
+    grace period, SIGKILL, so no recipe outlives its AB. Between ticks the worker sleeps in
+    `process.wait`, which returns as soon as the recipe ends.
     """
     start = clock()
-    next_tick = start + tick_every
-    sleep = 0.002  # short first waits: most no-op and small recipes end within milliseconds
+    deadline = start + call.timeout
+    next_tick = start + tick_every if on_tick is not None else math.inf
     verdict = None
-    while process.poll() is None:
+    while process.wait(min(next_tick, deadline) - clock()) is None:
         now = clock()
-        if now - start > call.timeout:
+        if now >= deadline:
             verdict = "timeout"
-        elif on_tick is not None and now >= next_tick:
+        elif now >= next_tick:
             next_tick = now + tick_every
             verdict = on_tick()
         if verdict:
             _stop(process)
             break
-        time.sleep(sleep)
-        sleep = min(sleep * 2, TICK)
     seconds = clock() - start
     outcome = RecipeOutcome(exit_status=process.returncode, seconds=seconds)
     if verdict == "timeout":
@@ -55,12 +53,9 @@ def supervise(process, call, *, on_tick=None, tick_every=1.0, clock=time.monoton
 
 def _stop(process):
     process.kill_group(signal.SIGTERM)
-    deadline = time.monotonic() + GRACE
-    while process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if process.poll() is None:
+    if process.wait(GRACE) is None:
         process.kill_group(signal.SIGKILL)
-        while process.poll() is None:
-            time.sleep(0.01)
+        while process.wait(1.0) is None:
+            pass
     else:
         process.kill_group(signal.SIGKILL)  # anything the recipe left behind in its group

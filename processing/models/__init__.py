@@ -1,8 +1,16 @@
 """Phoenix models, one module per aggregate."""
 
 from processing.models.abs import AbCalibration, AbInput, AssociationBlock
+from processing.models.archive import (
+    ArchiveRecord,
+    HideRequest,
+    IdpConversion,
+    IngestRequest,
+    MasterReplacement,
+)
 from processing.models.audit import AuditEvent
 from processing.models.batches import Batch
+from processing.models.certification import Certification
 from processing.models.frames import HeaderChange, ObsRun, RawFrame
 from processing.models.instances import CalSelectorPeriod, Instance
 from processing.models.products import Product
@@ -13,12 +21,18 @@ __all__ = [
     "AbAttempt",
     "AbCalibration",
     "AbInput",
+    "ArchiveRecord",
     "AssociationBlock",
     "AuditEvent",
     "Batch",
     "CalSelectorPeriod",
+    "Certification",
     "HeaderChange",
+    "HideRequest",
+    "IdpConversion",
+    "IngestRequest",
     "Instance",
+    "MasterReplacement",
     "ObsRun",
     "Product",
     "QcParameter",

@@ -2,7 +2,14 @@
 
 from django.db import models
 
-from processing.choices import AbCategory, AbStatus, CalibrationKind, Completeness, QcStatus
+from processing.choices import (
+    AbCategory,
+    AbStatus,
+    CalibrationKind,
+    CertificationDecision,
+    Completeness,
+    QcStatus,
+)
 
 
 class AssociationBlock(models.Model):
@@ -76,6 +83,12 @@ class AssociationBlock(models.Model):
     auto_certify_proposed = models.BooleanField(
         default=False, help_text="every scored QC parameter passed"
     )
+
+    # -M: certification (history in Certification rows) and the move of the products
+    certification = models.CharField(max_length=10, choices=CertificationDecision.choices,
+                                     blank=True, help_text="decision in force; blank: not reviewed")
+    certified_at = models.DateTimeField(null=True, blank=True)
+    moved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["mjd_obs", "ab_name"]

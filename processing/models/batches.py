@@ -38,6 +38,7 @@ class Batch(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["instance", "scope_kind", "scope"])]
         verbose_name_plural = "batches"
+        permissions = [("operate_batches", "Can launch, cancel and re-run processing")]
 
     def __str__(self):
         what = f" {self.category}" if self.category else ""

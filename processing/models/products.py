@@ -27,6 +27,17 @@ class Product(models.Model):
     )
     md5 = models.CharField(max_length=32, blank=True)
     size = models.BigIntegerField(null=True, blank=True)
+    source = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="derived",
+        help_text="IDPs and ancillaries: the science product they were converted from",
+    )
+    original_name = models.CharField(max_length=200, blank=True,
+                                     help_text="name the recipe gave it, before renaming")
+    moved_at = models.DateTimeField(null=True, blank=True)
+    validation = models.JSONField(
+        default=dict, blank=True,
+        help_text="last Phase 3 validation: {at, errors, warnings, findings: [...]}",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

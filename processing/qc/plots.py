@@ -17,7 +17,6 @@ import math
 import os
 import shutil
 import struct
-import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from processing.conventions import mjd_to_datetime
+from processing.files import atomic_write
 from processing.layout import data_root
 
 #: At most this many products get a thumbnail/histogram row, and this many parameters a trend.
@@ -53,30 +53,6 @@ class Trend:
 def plot_dir(ab, root=None):
     """<root>/plt/<pseudo date>/<AB name>/ (pseudo date: the night, or the run ID)."""
     return Path(root or data_root()) / "plt" / (ab.pseudo_date or "undated") / ab.ab_name
-
-
-# --- atomic files ------------------------------------------------------------------------
-
-
-def atomic_write(path, data):
-    """Write bytes to `path` through a unique temporary file in its directory + rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
 
 
 def shared_plotlyjs(root=None):

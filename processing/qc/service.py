@@ -166,6 +166,10 @@ def _plot_products(ab, written, state):
     return products
 
 
+#: products of an earlier processing of the AB, moved on already: not judged again
+FINISHED_STATES = (ProductState.MOVED, ProductState.INGESTED, ProductState.SUPERSEDED)
+
+
 def run_qc(ab):
     """Run the QC job of `ab` and store its results; return a QcResult."""
     from processing.models import AssociationBlock, Product, QcParameter
@@ -173,7 +177,9 @@ def run_qc(ab):
     result = QcResult()
     instance = ab.instance
     thresholds = _thresholds(instance, result.warnings)
-    products = list(ab.products.filter(kind__in=CHECKED_KINDS).order_by("name", "pk"))
+    # the products of the last attempt: moved ones of an earlier processing are not judged again
+    products = list(ab.products.filter(kind__in=CHECKED_KINDS).exclude(state__in=FINISHED_STATES)
+                    .order_by("name", "pk"))  # fmt: skip
     extracted = []
     for product in products:
         item = extract_product(product)

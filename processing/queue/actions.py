@@ -15,10 +15,10 @@ from processing import audit
 from processing.abs.create import create_abs
 from processing.choices import (
     ACTIVE_STATES,
-    USABLE_PRODUCT_STATES,
     AbStatus,
     BatchStatus,
     Completeness,
+    ProductState,
     ScopeKind,
 )  # fmt: skip
 from processing.models import AssociationBlock, Batch, Product
@@ -50,7 +50,7 @@ class LaunchResult:
 
 
 def _actor(user, actor_name):
-    return actor_name or (user.get_username() if user else audit.cli_actor_name())
+    return audit.actor_name_of(user, actor_name)
 
 
 def launch(instance, scope, *, create=False, process=True, category=None, ab_name=None,
@@ -172,19 +172,21 @@ def cancel(abs_, *, user=None, actor_name=None, batch=None):
     Returns (cancelled now, cancel requested for running ones).
     """
     actor = _actor(user, actor_name)
-    now, cancelled, requested = timezone.now(), [], []
+    now, cancelled, requested, ended = timezone.now(), [], [], []
     with transaction.atomic():
         for ab in abs_:
             if AssociationBlock.objects.filter(
                 pk=ab.pk, status__in=(AbStatus.PENDING, AbStatus.QUEUED)
             ).update(status=AbStatus.CANCELLED, finished_at=now, error=f"cancelled by {actor}"):
                 cancelled.append(ab.ab_name)
-                schedule.after_failure(ab, "was cancelled")
+                ended.append(ab)
             elif AssociationBlock.objects.filter(pk=ab.pk, status=AbStatus.RUNNING).update(
                 cancel_requested=True
             ):
                 requested.append(ab.ab_name)
-        schedule.finish_batches({ab.batch_id for ab in abs_})
+    for ab in ended:  # after the commit: see schedule.release_after_success
+        schedule.after_failure(ab, "was cancelled")
+    schedule.finish_batches({ab.batch_id for ab in abs_})
     what = batch or (abs_[0] if len(abs_) == 1 else None)
     audit.record(
         "cancel", user=user, actor_name=actor, obj=what,
@@ -218,11 +220,13 @@ def rerun_with_dependants(ab, *, user=None, actor_name=None):
     if busy:
         raise ActionError(f"cannot re-run {ab.ab_name}: {', '.join(busy)} still "
                           "pending, queued or running (cancel first, or wait)")  # fmt: skip
-    certified = sorted(set(Product.objects.filter(ab__in=subtree, state__in=USABLE_PRODUCT_STATES)
+    # certified products not yet moved would be replaced unseen; moved (and ingested) ones stay
+    # where they are until the new products are certified and moved over them
+    certified = sorted(set(Product.objects.filter(ab__in=subtree, state=ProductState.CERTIFIED)
                            .values_list("ab__ab_name", flat=True)))  # fmt: skip
     if certified:
         raise ActionError(f"cannot re-run {ab.ab_name}: {', '.join(certified)} have certified "
-                          "products; reject them first")  # fmt: skip
+                          "products not moved yet; move or reject them first")  # fmt: skip
     incomplete = [s.ab_name for s in subtree if s.completeness == Completeness.INCOMPLETE]
     if ab.completeness == Completeness.INCOMPLETE:
         raise ActionError(f"cannot re-run {ab.ab_name}: it is INCOMPLETE ({'; '.join(ab.missing)})")

@@ -56,37 +56,66 @@ def lease_until():
     return timezone.now() + timedelta(seconds=settings.PHOENIX_LEASE_SECONDS)
 
 
-def claim(ab_id):
+def claim(ab_id, ab=None):
     """Take a queued AB for a new attempt; return the token, or None if there is nothing to
-    take (another delivery has it, it was cancelled, or it is not queued any more)."""
+    take (another delivery has it, it was cancelled, or it is not queued any more).
+
+    Given `ab`, the row as process_ab read it, the claim holds only if no attempt began since
+    that read; the same UPDATE then records the new attempt's log path, and `ab.attempts`
+    becomes the new attempt's number.
+    """
     host, worker = worker_identity()
     token = uuid.uuid4().hex
     now = timezone.now()
-    taken = AssociationBlock.objects.filter(
-        pk=ab_id, status=AbStatus.QUEUED, cancel_requested=False
-    ).update(
-        status=AbStatus.RUNNING, attempts=F("attempts") + 1, lease_token=token,
+    queued = AssociationBlock.objects.filter(pk=ab_id, status=AbStatus.QUEUED,
+                                             cancel_requested=False)  # fmt: skip
+    number = F("attempts") + 1
+    extra = {}
+    if ab is not None:
+        queued = queued.filter(attempts=ab.attempts)
+        number = ab.attempts + 1
+        extra["log_path"] = str(layout.attempt_log(ab.pseudo_date, ab.ab_name, number))
+    taken = queued.update(
+        status=AbStatus.RUNNING, attempts=number, lease_token=token,
         lease_expires_at=lease_until(), started_at=now, finished_at=None, exec_seconds=None,
         host=host, worker=worker, error="", qc_status=QcStatus.NONE, qc_score=None,
-        auto_certify_proposed=False,
+        auto_certify_proposed=False, **extra,
     )  # fmt: skip
-    return token if taken else None
+    if not taken:
+        return None
+    if ab is not None:
+        ab.attempts = number
+    return token
 
 
 def holds_lease(ab_id, token):
     return AssociationBlock.objects.filter(pk=ab_id, lease_token=token, status=AbStatus.RUNNING)
 
 
+#: what an attempt reads of its AB and instance: not their big JSON and text fields (the
+#: instance's rules and configuration text, the AB's match keys and missing list)
+ATTEMPT_FIELDS = (
+    "id", "instance", "batch", "ab_name", "category", "night", "run_id", "recipe", "parameters",
+    "products_expected", "mjd_obs", "attempts", "instance__engine", "instance__config",
+)  # fmt: skip
+
+NOTHING_TO_DO = "AB {}: nothing to do (not queued, or taken by another delivery)"
+
+
 def process_ab(ab_id):
     """Run one attempt at AB `ab_id` if it can be claimed. Returns a short text of what
     happened (the django-q2 result), never raises for a recipe's failure."""
+    try:
+        ab = (AssociationBlock.objects.select_related("instance").only(*ATTEMPT_FIELDS)
+              .get(pk=ab_id, status=AbStatus.QUEUED, cancel_requested=False))  # fmt: skip
+    except AssociationBlock.DoesNotExist:
+        return NOTHING_TO_DO.format(ab_id)
     # The claim and its attempt row commit together: a worker killed in between must not
     # leave an attempt that the reaper cannot mark lost (tests/test_fault.py, "claim" kills).
     with transaction.atomic():
-        token = claim(ab_id)
+        token = claim(ab_id, ab)
         if token is None:
-            return f"AB {ab_id}: nothing to do (not queued, or taken by another delivery)"
-        ab = AssociationBlock.objects.select_related("instance").get(pk=ab_id)
+            return NOTHING_TO_DO.format(ab_id)
         host, worker = worker_identity()
         now = timezone.now()
         attempt = AbAttempt.objects.create(
@@ -95,7 +124,6 @@ def process_ab(ab_id):
             work_dir=str(layout.work_dir(ab.ab_name, ab.attempts)),
             log_path=str(layout.attempt_log(ab.pseudo_date, ab.ab_name, ab.attempts)),
         )  # fmt: skip
-        AssociationBlock.objects.filter(pk=ab.pk, lease_token=token).update(log_path=attempt.log_path)
     try:
         outcome = _run(ab, attempt, token)
     except Exception as exc:  # a bug or a broken file system: the AB fails, visibly
@@ -117,13 +145,12 @@ def _run(ab, attempt, token):
     known, why = engine.knows(ab.recipe)
     if not known:
         return RecipeOutcome(exit_status=None, error=why)
-    AbAttempt.objects.filter(pk=attempt.pk).update(engine=engine.name)
     call = RecipeCall(recipe=ab.recipe, sof=sof, parameters=list(ab.parameters or []),
                       work_dir=work, log_path=Path(attempt.log_path),
                       timeout=_timeout(ab))  # fmt: skip
     process = engine.start(call)
     shutil.copyfile(call.sof_path, sof_copy(attempt))  # what exactly ran, after the cleanup
-    AbAttempt.objects.filter(pk=attempt.pk).update(pid=process.pid)
+    AbAttempt.objects.filter(pk=attempt.pk).update(engine=engine.name, pid=process.pid)
 
     def on_tick():
         now = timezone.now()
@@ -184,6 +211,8 @@ def _succeed(ab, attempt, token, outcome):
             status=AbStatus.SUCCESS, finished_at=timezone.now(), exec_seconds=outcome.seconds,
             lease_token="", lease_expires_at=None, error="",
             qc_status=QcStatus.QUEUED if moved else QcStatus.SKIPPED,
+            # new products need a new verdict (and a new move)
+            certification="", certified_at=None, moved_at=None,
         )  # fmt: skip
         if not done:
             transaction.set_rollback(True)
@@ -193,12 +222,13 @@ def _succeed(ab, attempt, token, outcome):
             _close_attempt(attempt, AttemptStatus.SUCCESS, outcome)
             if moved:
                 schedule.send(lambda: enqueue_qc(ab.pk))
-            schedule.release_after_success(ab)
-            schedule.finish_batches([ab.batch_id])
     if not done:
         shutil.rmtree(destination, ignore_errors=True)
         _close_attempt(attempt, AttemptStatus.SUPERSEDED, outcome)
         return f"{ab.ab_name}: attempt {attempt.number} lost its lease; result discarded"
+    # After the commit, not inside it: see schedule.release_after_success.
+    schedule.release_after_success(ab)
+    schedule.finish_batches([ab.batch_id])
     # work_dir_removed marks the end of this clean-up: for a worker that dies before it, the
     # reaper finishes the clean-up (reaper._finish_cleanups).
     shutil.rmtree(attempt.work_dir, ignore_errors=True)
@@ -218,8 +248,8 @@ def _fail(ab, attempt, token, outcome):
             lease_token="", lease_expires_at=None, error=error,
         )  # fmt: skip
         _close_attempt(attempt, status if done else AttemptStatus.SUPERSEDED, outcome)
-        if done:
-            schedule.after_failure(ab, "was cancelled" if outcome.cancelled else "failed")
+    if done:  # after the commit: see schedule.release_after_success
+        schedule.after_failure(ab, "was cancelled" if outcome.cancelled else "failed")
     return f"{ab.ab_name}: {ab_status} ({error}); work directory kept: {attempt.work_dir}"
 
 
@@ -258,8 +288,12 @@ def _product_row(ab, product):
 def _remove_other_attempts_products(ab, destination):
     """Product directories of earlier or lost attempts of this AB that no product row uses
     any more (replaced by this success, or left by a worker that died before registering)."""
-    used = {Path(p).parent for p in Product.objects.filter(ab=ab).values_list("path", flat=True)}
     parent = destination.parent
-    for sibling in parent.iterdir() if parent.is_dir() else []:
-        if sibling != destination and sibling not in used:
+    others = [d for d in parent.iterdir() if d != destination] if parent.is_dir() else []
+    if not others:  # the usual first attempt: no need to ask the database
+        return
+    used = {Path(p).parent for p in Product.objects.filter(ab=ab).order_by()
+            .values_list("path", flat=True)}  # fmt: skip
+    for sibling in others:
+        if sibling not in used:
             shutil.rmtree(sibling, ignore_errors=True)

@@ -8,6 +8,7 @@ from django_q.tasks import async_task
 
 from processing.choices import QcStatus
 from processing.models import AssociationBlock
+from processing.queue.schedule import TASK_OPTIONS
 
 log = logging.getLogger(__name__)
 
@@ -15,7 +16,7 @@ PROCESS_QC_TASK = "processing.tasks.process_qc"
 
 
 def enqueue_qc(ab_id):
-    async_task(PROCESS_QC_TASK, ab_id)
+    async_task(PROCESS_QC_TASK, ab_id, **TASK_OPTIONS)
 
 
 def process_qc(ab_id):

@@ -4,7 +4,10 @@ Scheduled every minute (processing/schedules.py) and run by `phoenix --wait` whi
 watches a batch. An AB whose lease expired lost its worker (killed, host down): the reaper
 takes the AB back with a conditional UPDATE on the expired token — so two reapers cannot
 both do it — and queues it again, or fails it once PHOENIX_MAX_ATTEMPTS attempts were made.
-QC jobs whose worker died are queued again the same way.
+QC jobs whose worker died are queued again the same way. With a broker that receives tasks
+after the commit (Redis), a process killed in between leaves an AB or QC job queued without a
+task: when the broker's queue is empty while such jobs have waited longer than a lease, the
+reaper sends their tasks again (a duplicate delivery is harmless: every task claims its work).
 """
 
 import shutil
@@ -15,11 +18,13 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django_q.brokers import get_broker
 
 from processing import layout
-from processing.choices import AbStatus, AttemptStatus, QcStatus
-from processing.models import AbAttempt, AssociationBlock
+from processing.choices import AbStatus, AttemptStatus, BatchStatus, QcStatus
+from processing.models import AbAttempt, AssociationBlock, Batch
 from processing.queue import schedule
+from processing.queue.qc_job import enqueue_qc
 
 #: a QC job running longer than this is presumed dead (QC of one AB takes seconds)
 QC_STALE = timedelta(minutes=15)
@@ -30,10 +35,13 @@ class Reaped:
     requeued: list = field(default_factory=list)  # AB names queued again
     failed: list = field(default_factory=list)  # AB names that ran out of attempts
     qc_requeued: list = field(default_factory=list)
+    resent: list = field(default_factory=list)  # AB names whose lost task was sent again
+    released: list = field(default_factory=list)  # pending AB names queued after their parents
     work_dirs_removed: list = field(default_factory=list)
 
     def __bool__(self):
-        return bool(self.requeued or self.failed or self.qc_requeued or self.work_dirs_removed)
+        return bool(self.requeued or self.failed or self.qc_requeued or self.resent
+                    or self.released or self.work_dirs_removed)
 
 
 def reap(now=None, clean_work=True):
@@ -44,10 +52,44 @@ def reap(now=None, clean_work=True):
                            "batch_id", "category"):  # fmt: skip
         _take_back(ab, now, result)
     _requeue_stale_qc(now, result)
+    _resend_lost_tasks(now, result)
+    _release_stranded(result)
     if clean_work:
         _finish_cleanups(now, result)
         _clean_work_dirs(now, result)
     return result
+
+
+def _release_stranded(result):
+    """Pending ABs whose parents all ended, in running batches: a worker that died between
+    its AB's commit and the release after it leaves them waiting (schedule.release_after_success);
+    the same for batches whose last AB ended that way."""
+    running = list(Batch.objects.filter(status=BatchStatus.RUNNING).values_list("pk", flat=True))
+    if running:
+        queued = schedule.release_ready(batch_ids=running)
+        result.released += list(AssociationBlock.objects.filter(pk__in=queued)
+                                .values_list("ab_name", flat=True))  # fmt: skip
+        schedule.finish_batches(running)
+
+
+def _resend_lost_tasks(now, result):
+    """Jobs queued without a task in the broker (see the module docstring)."""
+    if schedule.tasks_go_with_transaction():
+        return
+    waited = now - timedelta(seconds=settings.PHOENIX_LEASE_SECONDS)
+    abs_ = list(AssociationBlock.objects.filter(status=AbStatus.QUEUED, queued_at__lt=waited)
+                .values_list("pk", "ab_name"))  # fmt: skip
+    qc = list(AssociationBlock.objects.filter(qc_status=QcStatus.QUEUED, finished_at__lt=waited)
+              .values_list("pk", "ab_name"))  # fmt: skip
+    if not (abs_ or qc) or get_broker().queue_size():
+        return  # nothing waits, or the broker still holds tasks the workers will get to
+    with transaction.atomic():
+        # stamped, so that the next reap waits another lease before sending again
+        AssociationBlock.objects.filter(pk__in=[pk for pk, _ in abs_]).update(queued_at=now)
+        schedule.enqueue([pk for pk, _ in abs_])
+        for pk, _ in qc:
+            schedule.send(lambda pk=pk: enqueue_qc(pk))
+    result.resent += [name for _, name in abs_ + qc]
 
 
 def _take_back(ab, now, result):
@@ -70,17 +112,15 @@ def _take_back(ab, now, result):
         AbAttempt.objects.filter(ab_id=ab.pk, token=ab.lease_token,
                                  status=AttemptStatus.RUNNING).update(
             status=AttemptStatus.LOST, finished_at=now, error=lost)  # fmt: skip
-        if give_up:
-            result.failed.append(ab.ab_name)
-            schedule.after_failure(ab, "failed (its worker was lost too often)")
-        else:
+        if not give_up:
             result.requeued.append(ab.ab_name)
             schedule.enqueue([ab.pk])
+    if give_up:  # after the commit: see schedule.release_after_success
+        result.failed.append(ab.ab_name)
+        schedule.after_failure(ab, "failed (its worker was lost too often)")
 
 
 def _requeue_stale_qc(now, result):
-    from processing.queue.qc_job import enqueue_qc
-
     stale = AssociationBlock.objects.filter(
         qc_status=QcStatus.RUNNING, status=AbStatus.SUCCESS, finished_at__lt=now - QC_STALE
     )

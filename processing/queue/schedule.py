@@ -16,6 +16,11 @@ from processing.choices import ACTIVE_STATES, AbCategory, AbStatus, BatchStatus
 from processing.models import AssociationBlock, Batch
 
 PROCESS_AB_TASK = "processing.tasks.process_ab"
+#: django-q2 options of the processAB and processQC tasks: the result of a successful one is
+#: not saved — the AB, its attempts and its QC state are the record, and each saved result
+#: costs the cluster's monitor a pruning transaction over the saved results
+#: (docs/BENCHMARKS.md). A task that raised is still saved as a failure.
+TASK_OPTIONS = {"save": False}
 
 
 def send(callback):
@@ -28,17 +33,22 @@ def send(callback):
     and nothing sends it again. Other brokers (Redis) get the tasks once the transaction
     committed, with that gap.
     """
-    if settings.Q_CLUSTER.get("orm") == DEFAULT_DB_ALIAS:
+    if tasks_go_with_transaction():
         callback()
     else:
         transaction.on_commit(callback)
+
+
+def tasks_go_with_transaction():
+    """True with the ORM broker on this database: no task can be lost between commit and send."""
+    return settings.Q_CLUSTER.get("orm") == DEFAULT_DB_ALIAS
 
 
 def enqueue(ab_ids):
     """Hand the ABs to django-q2 with the current transaction (see `send`)."""
     ab_ids = list(ab_ids)
     if ab_ids:
-        send(lambda: [async_task(PROCESS_AB_TASK, pk) for pk in ab_ids])
+        send(lambda: [async_task(PROCESS_AB_TASK, pk, **TASK_OPTIONS) for pk in ab_ids])
 
 
 def release_ready(batch_ids=None, ab_ids=None):
@@ -84,7 +94,14 @@ def _batches_with_calib_part_running(batch_ids):
 
 def release_after_success(ab):
     """After `ab` succeeded: queue its dependants that became ready, and, if it ended the
-    CALIB part of a COMPLETE_MODE batch, that batch's SCIENCE ABs."""
+    CALIB part of a COMPLETE_MODE batch, that batch's SCIENCE ABs.
+
+    Called after the success committed, never inside its transaction: two parents ending at
+    once on PostgreSQL would each see the other still running in their own transaction, and
+    neither would release the child (or the SCIENCE part). After the commit, whichever
+    checks last sees both ended. A worker dying between the commit and this call leaves the
+    child pending until the reaper releases it (reaper._release_stranded).
+    """
     dependant_ids = list(ab.dependants.filter(status=AbStatus.PENDING).values_list("pk", flat=True))
     queued = release_ready(ab_ids=dependant_ids) if dependant_ids else []
     if ab.batch_id and ab.category == AbCategory.CALIB:
