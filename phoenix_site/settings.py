@@ -10,6 +10,7 @@ Variables (see docs/CONFIGURATION.md):
 import socket
 from pathlib import Path
 
+import plotly
 from django.core.exceptions import ImproperlyConfigured
 
 from phoenix_site.env import (
@@ -80,6 +81,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # every page needs a login; only the login page itself is exempt (login_not_required)
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -117,7 +120,8 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# plotly.js comes with the plotly package: served from there, no CDN (the pages work offline).
+STATICFILES_DIRS = [BASE_DIR / "static", ("plotly", Path(plotly.__file__).parent / "package_data")]
 # collectstatic target for production (served by WhiteNoise); in debug, files come from the
 # finders and there is nothing to collect.
 STATIC_ROOT = None if DEBUG else env_path("PHOENIX_STATIC_ROOT", "var/staticfiles", BASE_DIR)

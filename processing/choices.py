@@ -94,6 +94,11 @@ class QcStatus(models.TextChoices):
     FAILED = "failed", "failed"
     SKIPPED = "skipped", "nothing to check (no products)"
 
+    @classmethod
+    def colour(cls, value):
+        return {cls.NONE: "#9aa5b1", cls.QUEUED: "#f0ad4e", cls.RUNNING: "#1f77b4",
+                cls.DONE: "#2ca02c", cls.FAILED: "#d62728", cls.SKIPPED: "#9aa5b1"}[value]  # fmt: skip
+
 
 class BatchStatus(models.TextChoices):
     CREATED = "created", "ABs created (not processed)"
@@ -202,6 +207,11 @@ class ArchiveStatus(models.TextChoices):
     OBSOLETE = "obsolete", "obsolete (a newer version replaced it)"
     DEPRECATED = "deprecated", "deprecated"
     HIDDEN = "hidden", "hidden"
+
+    @classmethod
+    def colour(cls, value):
+        return {cls.CURRENT: "#2ca02c", cls.OBSOLETE: "#9aa5b1", cls.DEPRECATED: "#8c564b",
+                cls.HIDDEN: "#7f7f7f"}[value]  # fmt: skip
 
 
 #: archived files in these states are withdrawn: raw2master no longer associates their products

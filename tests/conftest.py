@@ -30,14 +30,45 @@ def data_root(tmp_path, settings):
     return root
 
 
+def _member(django_user_model, name, *roles):
+    """An account in the role groups (processing/roles.py makes them on migrate)."""
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user(name, password="a-long-password-1")
+    user.groups.set(Group.objects.filter(name__in=roles))
+    return user
+
+
 @pytest.fixture
 def viewer(db, django_user_model):
-    return django_user_model.objects.create_user("viewer", password="a-long-password-1")
+    return _member(django_user_model, "viewer", "viewer")
+
+
+@pytest.fixture
+def operator(db, django_user_model):
+    return _member(django_user_model, "olga", "viewer", "operator")
+
+
+@pytest.fixture
+def certifier(db, django_user_model):
+    return _member(django_user_model, "carl", "viewer", "certifier")
 
 
 @pytest.fixture
 def viewer_client(client, viewer):
     client.force_login(viewer)
+    return client
+
+
+@pytest.fixture
+def operator_client(client, operator):
+    client.force_login(operator)
+    return client
+
+
+@pytest.fixture
+def certifier_client(client, certifier):
+    client.force_login(certifier)
     return client
 
 

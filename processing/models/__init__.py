@@ -11,6 +11,7 @@ from processing.models.archive import (
 from processing.models.audit import AuditEvent
 from processing.models.batches import Batch
 from processing.models.certification import Certification
+from processing.models.comments import DateComment
 from processing.models.frames import HeaderChange, ObsRun, RawFrame
 from processing.models.instances import CalSelectorPeriod, Instance
 from processing.models.products import Product
@@ -27,6 +28,7 @@ __all__ = [
     "Batch",
     "CalSelectorPeriod",
     "Certification",
+    "DateComment",
     "HeaderChange",
     "HideRequest",
     "IdpConversion",

@@ -3,7 +3,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 
-from monitor import selectors
+from monitor.selectors import pool as selectors
 from processing.models import RawFrame
 
 NIGHTS_PER_PAGE = 100
@@ -14,7 +14,7 @@ FRAMES_PER_PAGE = 200
 def home(request):
     return render(
         request,
-        "monitor/home.html",
+        "monitor/pool.html",
         {"instances": selectors.instances(), "pool": selectors.data_pool_overview()},
     )
 

@@ -1,0 +1,15 @@
+"""Placeholder until this page is built (issue 6)."""
+
+from django.http import HttpResponse
+
+
+def page(request, *args, **kwargs):
+    return HttpResponse("not built yet", status=501)
+
+
+def table(request, *args, **kwargs):
+    return HttpResponse("not built yet", status=501)
+
+
+def bulk_action(request, *args, **kwargs):
+    return HttpResponse("not built yet", status=501)
