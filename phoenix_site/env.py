@@ -122,5 +122,7 @@ def sqlite_database(path):
                 "PRAGMA foreign_keys=ON;"
             ),
         },
-        "TEST": {"NAME": path.with_name(f"test_{path.name}")},
+        # one test database per test run (process id): two runs on one machine (a developer's
+        # and CI's, or parallel checks) must not share, and so corrupt, one SQLite file
+        "TEST": {"NAME": path.with_name(f"test_{os.getpid()}_{path.name}")},
     }

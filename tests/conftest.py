@@ -19,6 +19,14 @@ def pytest_runtest_setup(item):
         if ON_CI:
             pytest.fail(f"{message}; it is mandatory on CI", pytrace=False)
         pytest.skip(message)
+    if "browser" in item.keywords:
+        from tests.browser import chromium_path
+
+        if not chromium_path():
+            message = "chromium is not installed (apt-get install chromium)"
+            if ON_CI:
+                pytest.fail(f"{message}; it is mandatory on CI", pytrace=False)
+            pytest.skip(message)
 
 
 @pytest.fixture
