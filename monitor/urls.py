@@ -19,6 +19,9 @@ urlpatterns = [
     path("i/<instance:instance>/", overview.instance, name="instance"),
     path("i/<instance:instance>/<month:month>/", overview.month, name="month"),
     path("i/<instance:instance>/<month:month>/comment/", overview.comment, name="date_comment"),
+    path("i/<instance:instance>/<month:month>/table/", overview.month_table, name="month_table"),
+    path("i/<instance:instance>/runs/", overview.runs_table, name="runs_table"),
+    path("i/<instance:instance>/comment/", overview.comment, name="run_comment"),
     # AB monitor of one date or run (monitor/views/ab_monitor.py)
     path("i/<instance:instance>/d/<pseudo_date:pseudo_date>/", ab_monitor.page, name="date"),
     path("i/<instance:instance>/d/<pseudo_date:pseudo_date>/table/", ab_monitor.table,

@@ -92,6 +92,7 @@ SCHEMA = {
         "sci_scale": Key(int, default=5),
         "sci_max": Key(int, default=20),
         "sci_class": Key(str, default=""),
+        "idp_pro_catg": Key(list, default=[], help="PRO.CATG the IDP count bar counts; [] all IDPs"),
         "check_conv": Key(bool, default=True),
         "mark_virtual": Key(bool, default=True),
         "max_total_number": Key(int, default=1000),
@@ -227,6 +228,8 @@ def _check_semantics(path, config):
     for name in ("sci_scale", "sci_max", "max_total_number", "refresh_seconds"):
         if monitor[name] <= 0:
             raise InstanceConfigError(path, f"monitor.{name}", f"{monitor[name]} must be > 0")
+    if not all(isinstance(catg, str) and catg for catg in monitor["idp_pro_catg"]):
+        raise InstanceConfigError(path, "monitor.idp_pro_catg", "must list PRO.CATG values (strings)")
     from processing.naming import NamingError, parse_naming
     from processing.qc.thresholds import ThresholdError, parse_thresholds
 
