@@ -91,6 +91,20 @@ def certify_and_move(instance, scope, *, ab_name=None, last_only=False, cleanup=
     return result
 
 
+def convert_and_queue(instance, abs_, *, user=None, actor_name=None):
+    """The end of -M for chosen ABs of one instance (the AB monitor's bulk "ingest"): convert
+    their moved science products not converted yet, then queue the IDPs and masters that have
+    no ingestion request. Returns a FinishResult with `converted` and `queued` filled in."""
+    actor = audit.actor_name_of(user, actor_name)
+    result = FinishResult(abs=[ab.ab_name for ab in abs_])
+    moved = Product.objects.filter(ab__instance=instance, ab__in=[ab.pk for ab in abs_],
+                                   state=ProductState.MOVED)  # fmt: skip
+    science = moved.filter(kind=ProductKind.SCIENCE).exclude(conversions__status="ok")
+    result.converted = _convert(science, user, actor)
+    _queue(result, instance, moved, user, actor)
+    return result
+
+
 def _scope_abs(instance, scope, ab_name):
     abs_ = AssociationBlock.objects.filter(instance=instance).filter(scope.as_q())
     return abs_.filter(ab_name=ab_name) if ab_name else abs_
