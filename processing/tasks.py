@@ -31,6 +31,14 @@ def process_qc(ab_id):
     return run(ab_id)
 
 
+def finish_batch(batch_id):
+    """-M (certify and move) of a batch launched with it, once the batch ended; waits for its
+    QC jobs first. Safe twice: the batch's -M is claimed before it runs."""
+    from processing.launching import finish_batch as run
+
+    return run(batch_id)
+
+
 def reap():
     """Scheduled every minute: re-queue ABs whose worker died, clear stale work directories."""
     from processing.queue.reaper import reap as run

@@ -53,18 +53,21 @@ def _actor(user, actor_name):
     return audit.actor_name_of(user, actor_name)
 
 
-def launch(instance, scope, *, create=False, process=True, category=None, ab_name=None,
-           user=None, actor_name=None):
-    """phoenix -C and/or -P for a scope: one Batch row for the launch.
+def launch(instance, scope, *, create=False, process=True, finish=False, category=None,
+           ab_name=None, user=None, actor_name=None):
+    """phoenix -C, -P and/or -M for a scope: one Batch row for the launch.
 
     -C creates the ABs (processing/abs/create.py); -P takes the scope's startable ABs
     (with -a only that AB) and the unfinished ABs they depend on into the batch, queues
-    those whose parents succeeded, and leaves the others pending until they did.
+    those whose parents succeeded, and leaves the others pending until they did. With
+    `finish` (-M, the web's launch: the command runs -M itself after --wait) the batch's
+    steps hold "M": when the batch ends, schedule.finish_batches queues the certify-and-move
+    of its scope (processing/launching.py).
     """
-    if not (create or process):
-        raise ActionError("nothing to do: give -C (create ABs) and/or -P (process them)")
+    if not (create or process or finish):
+        raise ActionError("nothing to do: give -C (create ABs), -P (process them) and/or -M")
     actor = _actor(user, actor_name)
-    steps = ("C" if create else "") + ("P" if process else "")
+    steps = ("C" if create else "") + ("P" if process else "") + ("M" if finish else "")
     batch = Batch.objects.create(
         instance=instance, scope_kind=scope.kind, scope=scope.value, category=category or "",
         ab_name=ab_name or "", steps=steps, created_by=user if user and user.pk else None,
@@ -83,12 +86,16 @@ def launch(instance, scope, *, create=False, process=True, category=None, ab_nam
             if not abs_.exists():
                 raise ActionError(f"-a: {scope} has no AB named {ab_name!r} (create it with -C)")
         _take_into_batch(batch, list(abs_), result)
-        with transaction.atomic():
+    with transaction.atomic():
+        if process:
             result.queued = schedule.release_ready(batch_ids=[batch.pk])
+        # the summary is written before the batch can end: the -M task of a batch with "M"
+        # in its steps adds its outcome to it (processing/launching.py)
+        summary = dict(batch.summary if create else {}, processing=result.summary())
+        Batch.objects.filter(pk=batch.pk).update(summary=summary)
+        if process or finish:  # with -M alone the batch ends at once and its -M is queued
             Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING)
             schedule.finish_batches([batch.pk])
-    summary = dict(batch.summary if create else {}, processing=result.summary())
-    Batch.objects.filter(pk=batch.pk).update(summary=summary)
     batch.refresh_from_db()
     audit.record(
         "launch", user=user, actor_name=actor, obj=batch,
@@ -108,7 +115,7 @@ def _take_into_batch(batch, abs_, result):
         if ab.pk in seen:
             continue
         seen.add(ab.pk)
-        why = _why_not_startable(ab)
+        why = why_not_startable(ab)
         if ab.batch_id and (ab.status in ACTIVE_STATES or ab.qc_status in QC_ACTIVE):
             result.other_batches.add(ab.batch_id)
         if why:
@@ -134,7 +141,8 @@ def _take_into_batch(batch, abs_, result):
     return ids
 
 
-def _why_not_startable(ab):
+def why_not_startable(ab):
+    """Why a launch would not start `ab` ("" if it would); the launch preview asks it too."""
     if ab.status == AbStatus.SUCCESS:
         return "processed already (success); re-run it to process it again"
     if ab.status in ACTIVE_STATES:
@@ -159,7 +167,7 @@ def _blocked(chosen):
                     parent.pk in ids and parent.pk not in blocked)
                 if not ok:
                     blocked[ab.pk] = (f"depends on {parent.ab_name}, which cannot run "
-                                      f"({_why_not_startable(parent) or parent.status})")  # fmt: skip
+                                      f"({why_not_startable(parent) or parent.status})")  # fmt: skip
                     changed = True
                     break
     return blocked

@@ -16,6 +16,8 @@ from processing.choices import ACTIVE_STATES, AbCategory, AbStatus, BatchStatus
 from processing.models import AssociationBlock, Batch
 
 PROCESS_AB_TASK = "processing.tasks.process_ab"
+#: -M of a batch launched with it, sent when the batch ends (processing/launching.py)
+FINISH_BATCH_TASK = "processing.tasks.finish_batch"
 #: django-q2 options of the processAB and processQC tasks: the result of a successful one is
 #: not saved — the AB, its attempts and its QC state are the record, and each saved result
 #: costs the cluster's monitor a pruning transaction over the saved results
@@ -144,10 +146,17 @@ def fail_dependants(ab, why):
 
 
 def finish_batches(batch_ids):
-    """Close the running batches among `batch_ids` that have no active AB left."""
+    """Close the running batches among `batch_ids` that have no active AB left; a batch
+    launched with -M (steps hold "M") gets its certify-and-move task as it closes.
+
+    The conditional UPDATE closes a batch once, so its -M task is sent once, with the
+    transaction that closed it (see `send`).
+    """
     for batch_id in {b for b in batch_ids if b}:
         active = AssociationBlock.objects.filter(batch_id=batch_id, status__in=ACTIVE_STATES)
         if not active.exists():
-            Batch.objects.filter(pk=batch_id, status=BatchStatus.RUNNING).update(
+            closed = Batch.objects.filter(pk=batch_id, status=BatchStatus.RUNNING).update(
                 status=BatchStatus.FINISHED, finished_at=timezone.now()
             )
+            if closed and Batch.objects.filter(pk=batch_id, steps__contains="M").exists():
+                send(lambda pk=batch_id: async_task(FINISH_BATCH_TASK, pk))
