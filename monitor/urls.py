@@ -39,6 +39,7 @@ urlpatterns = [
     path("products/<int:pk>/", products.page, name="product"),
     path("products/<int:pk>/preview.png", products.preview, name="product_preview"),
     path("products/<int:pk>/download/", products.download, name="product_download"),
+    path("products/<int:pk>/validate/", products.validate, name="product_validate"),
     # launching batches and following them (monitor/views/launch.py, batches.py)
     path("launch/", launch.form, name="launch"),
     path("batches/", batches.index, name="batches"),
