@@ -115,7 +115,7 @@ def ingestion_problems(limit=20):
     return list(IngestRequest.objects.filter(status__in=(IngestStatus.FAILED, IngestStatus.REFUSED))
                 .select_related("product", "instance").only(
                     "pk", "status", "error", "attempts", "updated_at", "night", "run_id",
-                    "product__pk", "product__name", "instance__name")
+                    "product__id", "product__name", "instance__name")
                 .order_by("-updated_at", "-pk")[:limit])  # fmt: skip
 
 

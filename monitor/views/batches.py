@@ -10,7 +10,7 @@ from monitor import live
 from monitor.access import requires
 from monitor.selectors import batches as selectors
 from monitor.selectors.audit import trail
-from processing.choices import BatchStatus
+from processing.choices import ACTIVE_STATES, BatchStatus
 from processing.models import Batch, Instance
 from processing.queue.actions import cancel_batch
 
@@ -27,8 +27,11 @@ def index(request):
         request.GET.get("page"))
     counts = selectors.counts_per_batch([b.pk for b in page.object_list])
     now = timezone.now()
-    rows = [(b, counts.get(b.pk, {}), sum(counts.get(b.pk, {}).values()), selectors.duration(b, now))
-            for b in page.object_list]  # fmt: skip
+    rows = []
+    for b in page.object_list:
+        mine = counts.get(b.pk, {})
+        rows.append((b, mine, sum(mine.values()), sum(mine.get(s, 0) for s in ACTIVE_STATES),
+                     selectors.duration(b, now)))  # fmt: skip
     return render(request, "monitor/batches/index.html", {
         "page": page, "rows": rows, "instance": instance, "status": status,
         "instances": Instance.objects.values_list("name", flat=True),
