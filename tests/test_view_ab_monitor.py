@@ -296,6 +296,9 @@ def test_a_certifier_may_not_cancel(instance, certifier_client):
     ({"action": "certify"}, "no AB selected"),
     ({"action": "certify", "ids": ["12abc"]}, "'12abc' is not an AB id"),
     ({"action": "certify", "ids": ["<b>x</b>"]}, "is not an AB id"),
+    ({"action": "certify", "ids": ["9" * 40]}, "is not an AB id"),
+    ({"action": "certify", "ids": ["-3"]}, "'-3' is not an AB id"),
+    ({"action": "certify", "select": "all", "status": "sucess"}, "the filter is not valid"),
     ({"action": "reject", "ids": ["FIRST"], "comment": "  "}, "a comment saying why is required"),
     ({"action": "certify", "ids": ["OTHER"]}, "selected ids are not ABs of NACO 2009-06-15"),
     ({"action": "certify", "ids": ["999999"]}, "selected ids are not ABs of NACO 2009-06-15"),
@@ -330,9 +333,10 @@ def test_certify_asks_first_with_the_count_and_the_reasons_then_certifies(instan
     ids = [ok.pk, failed.pk, qc_running.pk, done.pk]
 
     response = certifier_client.post(actions_url(), {"action": "certify", "ids": ids,
-                                                     "comment": "fine"}, **HTMX)  # fmt: skip
+                                                     "comment": "fine <script>x()</script>"}, **HTMX)  # fmt: skip
     html = response.content.decode()
     assert response.status_code == 200
+    assert "<script>x()" not in html and "fine &lt;script&gt;" in html
     assert "Certify 1 AB</strong> (3 products)?" in html
     assert "3 of the 4 selected cannot" in html
     assert "QC still running: wait for the scores" in html and "certified already" in html

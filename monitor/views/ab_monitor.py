@@ -118,14 +118,17 @@ def _ingestion(abs_):
 def _selection(post, abs_, instance, pseudo_date):
     """(queryset of the selected ABs, None) or (None, what is wrong with the selection)."""
     if post.get("select") == "all":
-        return selectors.Filters.from_query(post).apply(abs_), None
+        filters = selectors.Filters.from_query(post)
+        if filters.problems:  # acting on more ABs than the user saw would be worse than a refusal
+            return None, f"the filter is not valid ({'; '.join(filters.problems)}): reload the page"
+        return filters.apply(abs_), None
     raw = [value.strip() for value in post.getlist("ids") if value.strip()]
     if not raw:
         return None, "no AB selected: tick ABs in the table, or choose all ABs matching the filter"
     if len(raw) > MAX_IDS:
         return None, (f"{len(raw)} ABs ticked, at most {MAX_IDS}: choose all ABs matching "
                       "the filter instead")  # fmt: skip
-    bad = [value for value in raw if not value.isdigit()]
+    bad = [value for value in raw if not (value.isascii() and value.isdigit() and len(value) < 16)]
     if bad:
         return None, f"{bad[0][:40]!r} is not an AB id"
     ids = {int(value) for value in raw}
