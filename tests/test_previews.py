@@ -261,7 +261,8 @@ def test_a_missing_file_is_404(viewer_client, image):
     Path(image.path).unlink()
     response = preview(viewer_client, image)
     assert response.status_code == 404
-    assert f"{image.name}: the file sci/2009-06-15/{image.name} is missing" in response.content.decode()
+    expected = f"{image.name}: the file sci/2009-06-15/{image.name} is missing"
+    assert expected in response.content.decode()
 
 
 def test_a_preview_of_a_file_outside_the_root_is_refused(viewer_client, image, tmp_path):

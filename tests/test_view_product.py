@@ -99,7 +99,8 @@ def test_an_idp_page_shows_its_validation_and_archive_record(naco, viewer_client
 def test_a_master_page_says_the_validator_is_for_idps(naco, certifier_client):
     master = first(kind=ProductKind.MASTER)
     text = page(certifier_client, master).content.decode()
-    assert "The Phase 3 validator judges IDPs and their ancillaries; this is a master calibration" in text
+    assert ("The Phase 3 validator judges IDPs and their ancillaries; "
+            "this is a master calibration") in text
     assert "Validate now" not in text
 
 
@@ -230,8 +231,8 @@ def grow(idp, n):
         )  # fmt: skip
         IngestRequest.objects.create(instance=idp.instance, product=idp, key=f"{idp.name}:{i}",
                                      actor_name="test", duplicates=i)  # fmt: skip
-        AuditEvent.objects.create(actor_name="test", action="ingest", object_type="processing.Product",
-                                  object_id=str(idp.pk), message=f"event {i}")  # fmt: skip
+        AuditEvent.objects.create(actor_name="test", action="ingest", message=f"event {i}",
+                                  object_type="processing.Product", object_id=str(idp.pk))
 
 
 def test_the_page_uses_a_bounded_number_of_queries(naco, viewer_client):

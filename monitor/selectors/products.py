@@ -33,7 +33,8 @@ def page(product):
         "derived": list(Product.objects.filter(source=product).order_by("kind", "name")
                         .only("pk", "name", "kind", "state", "pro_catg")),  # fmt: skip
         "conversions": list(IdpConversion.objects.filter(Q(product=product) | Q(idp=product))
-                            .select_related("product", "idp").order_by("-created_at", "-id")),  # fmt: skip
+                            .select_related("product", "idp")
+                            .order_by("-created_at", "-id")),  # fmt: skip
         "records": list(ArchiveRecord.objects.filter(
             Q(product=product) | Q(instance_id=product.instance_id, origfile__in=names))
             .select_related("replaced_by").order_by("-version", "-id")),  # fmt: skip
@@ -95,7 +96,8 @@ def headers(product):
                 if index >= MAX_HEADERS:
                     result.more.append((index, extname))
                     continue
-                naxes = [hdu.header.get(f"NAXIS{i}", 0) for i in range(1, hdu.header.get("NAXIS", 0) + 1)]
+                axes = range(1, hdu.header.get("NAXIS", 0) + 1)
+                naxes = [hdu.header.get(f"NAXIS{i}", 0) for i in axes]
                 result.hdus.append(Hdu(index, extname, type(hdu).__name__,
                                        " × ".join(str(n) for n in naxes),
                                        [str(card) for card in hdu.header.cards]))  # fmt: skip
