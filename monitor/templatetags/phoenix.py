@@ -12,6 +12,7 @@ register = template.Library()
 _COLOURED = {
     "ab": choices.AbStatus,
     "batch": choices.BatchStatus,
+    "qc": choices.QcStatus,
     "certification": choices.CertificationDecision,
     "ingest": choices.IngestStatus,
     "archive": choices.ArchiveStatus,
