@@ -27,8 +27,6 @@ from processing.queue.actions import QC_ACTIVE, why_not_startable
 
 log = logging.getLogger(__name__)
 
-#: ABs listed by name per preview section; the counts are always complete
-LISTED = 200
 #: how long a batch's -M waits before it looks again at QC jobs still running
 QC_WAIT = timedelta(seconds=30)
 
