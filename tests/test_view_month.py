@@ -10,6 +10,7 @@ from processing.choices import ProductKind, ProductState
 from processing.models import AuditEvent, DateComment
 from tests.archive_factories import naco
 from tests.monitor_factories import ab, conversion, frames, ingest, product
+from tests.processed import load_instance
 from tests.web import HTMX, at_most_queries
 
 D15, D16, D20 = date(2009, 6, 15), date(2009, 6, 16), date(2009, 6, 20)
@@ -122,11 +123,10 @@ def test_month_url_nonsense_is_404(viewer_client, june, url):
 
 
 def test_deep_instance_has_no_month_page(viewer_client, june):
-    naco_deep = naco()  # noqa: F841 - NACO stays; load NACO_DEEP too
-    from tests.processed import load_instance
-
     load_instance("NACO_DEEP")
-    assert viewer_client.get(month_url("NACO_DEEP")).status_code == 404
+    response = viewer_client.get(month_url("NACO_DEEP"))
+    assert response.status_code == 404
+    assert viewer_client.get(reverse("monitor:month_table", args=["NACO_DEEP", MONTH])).status_code == 404
 
 
 def _fill(instance, nights, per_night):
@@ -235,3 +235,11 @@ def test_comment_on_a_date_outside_the_month_is_refused(operator_client, june, p
 
 def test_comment_needs_a_post(operator_client, june):
     assert operator_client.get(comment_url()).status_code == 405
+
+
+def test_without_htmx_a_refused_comment_comes_back_as_a_message(operator_client, june):
+    response = operator_client.post(comment_url(), {"pseudo_date": "2009-06-15", "text": "y" * 2001},
+                                    follow=True)  # fmt: skip
+    assert response.redirect_chain[-1][0] == month_url()
+    assert "the comment has 2001 characters; at most 2000" in response.content.decode()
+    assert not DateComment.objects.exists()

@@ -1,6 +1,7 @@
 """phoenixMonitor overview: the instances with their totals (home), an instance's years ×
 months grid and calendar heat map, and a DEEP instance's runs instead of dates."""
 
+import json
 from datetime import date
 
 import pytest
@@ -91,9 +92,11 @@ def test_instance_grid_of_years_and_months(viewer_client, naco_abs):
 
 def test_instance_calendar_heat_map_coloured_by_state(viewer_client, naco_abs):
     response = viewer_client.get(reverse("monitor:instance", args=["NACO"]))
-    figure = response.context["figure"]
+    figure = json.loads(response.context["figure"])
     html = response.content.decode()
     assert 'src="/static/plotly/plotly.min.js"' in html and 'id="calendar-figure"' in html
+    embedded = html.split('id="calendar-figure" type="application/json">')[1].split("</script>")[0]
+    assert "<" not in embedded and json.loads(embedded) == figure  # cannot end the script early
     years = [trace["yaxis"] for trace in figure["data"]]
     assert years == ["y", "y2"]  # 2010 on top, then 2009
     codes = {name: code for code, (name, _, _) in enumerate(NIGHT_STATES)}
@@ -109,7 +112,8 @@ def test_instance_calendar_heat_map_coloured_by_state(viewer_client, naco_abs):
     assert cells["2009-08-03"][0] == codes["raw"]
     assert "3 ABs: 1 created" not in cells["2009-06-16"][1]
     assert "3 ABs: 2 created, 1 failed" in cells["2009-06-16"][1]
-    assert cells["2009-06-15"][2] == reverse("monitor:date", args=["NACO", "2009-06-15"])
+    assert cells["2009-06-15"][2] == "2009-06-15"  # the click opens its AB monitor:
+    assert f'data-date-url="{reverse("monitor:date", args=["NACO", "0000-00-00"])}"' in html
 
 
 def test_instance_without_data_says_what_to_do(viewer_client, db):

@@ -222,15 +222,19 @@ def raw_nights(instance):
 
 def month_grid(nights, raw):
     """{(year, month): Line} from night_counts and raw_nights (no query)."""
-    months = defaultdict(lambda: Line(""))
+    sums = defaultdict(lambda: defaultdict(int))
     for night, counts in nights.items():
-        line = months[(night.year, night.month)]
-        for state in AbStatus.values:
-            line.status[state] += counts.get(state, 0)
-        line.complete += counts.get("complete", 0)
-        line.complete_success += counts.get("complete_success", 0)
+        month = sums[(night.year, night.month)]
+        for name, count in counts.items():
+            month[name] += count
     for night, frames in raw.items():
-        months[(night.year, night.month)].raw_frames += frames
+        sums[(night.year, night.month)]["raw_frames"] += frames
+    months = {}
+    for key, counts in sums.items():
+        line = months[key] = Line("", raw_frames=counts["raw_frames"], complete=counts["complete"],
+                                  complete_success=counts["complete_success"])  # fmt: skip
+        for state in AbStatus.values:
+            line.status[state] = counts[state]
     return months
 
 

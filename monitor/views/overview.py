@@ -15,6 +15,9 @@ from monitor.selectors import overview as selectors
 from processing import comments
 from processing.abs.scope import Scope, ScopeError
 
+#: stands for the night in the AB monitor link the calendar's cells open
+DATE_PLACEHOLDER = "0000-00-00"
+
 
 @require_GET
 def home(request):
@@ -34,12 +37,11 @@ def instance(request, instance):
     years = sorted({year for year, _ in months}, reverse=True)
     grid = [(year, [(f"{year:04d}-{number:02d}", months.get((year, number))) for number in range(1, 13)],
              _sum(line for (y, _), line in months.items() if y == year)) for year in years]  # fmt: skip
-    figure = calendar_heatmap.figure(
-        nights, raw, lambda night: reverse("monitor:date", args=[instance.name, night.isoformat()])
-    )  # fmt: skip
     return render(request, "monitor/overview/instance.html", {
-        "instance": instance, "grid": grid, "figure": figure, "legend": calendar_heatmap.legend(),
-        "month_names": calendar_heatmap.MONTHS,
+        "instance": instance, "grid": grid, "figure": calendar_heatmap.figure(nights, raw),
+        "legend": calendar_heatmap.legend(), "month_names": calendar_heatmap.MONTHS,
+        "date_url": reverse("monitor:date", args=[instance.name, DATE_PLACEHOLDER]),
+        "date_placeholder": DATE_PLACEHOLDER,
     })  # fmt: skip
 
 
@@ -81,8 +83,7 @@ def comment(request, instance, month=None):
     text = request.POST.get("text", "")
     reason = _pseudo_date_error(instance, month, pseudo_date)
     if reason:
-        return _line_response(request, instance, month, pseudo_date, error=reason, text=text,
-                              status=400)  # fmt: skip
+        return _refused_line(request, instance, month, f"Comment not saved: {reason}.")
     try:
         comments.set_date_comment(instance, pseudo_date, text, user=request.user)
     except comments.CommentError as exc:
@@ -173,29 +174,38 @@ def _pseudo_date_error(instance, month, pseudo_date):
     return None
 
 
+def _back(request, instance, month, message, level=messages.SUCCESS):
+    """Without htmx (no JavaScript): back to the page, the outcome as a message."""
+    messages.add_message(request, level, message)
+    if month:
+        return redirect("monitor:month", instance.name, month)
+    return redirect("monitor:instance", instance.name)
+
+
+def _refused_line(request, instance, month, error):
+    """A comment on something that is no line of this page: the message in a row."""
+    if not request.htmx:
+        return _back(request, instance, month, error, messages.ERROR)
+    return render(request, "monitor/overview/line_error.html", {"error": error}, status=400)
+
+
 def _line_response(request, instance, month, pseudo_date, *, error=None, text=None, status=200):
-    """The line of `pseudo_date` (htmx), or back to the page with a message."""
+    """The line of `pseudo_date` as it is now (with the form open and the message if the
+    comment was refused), or back to the page without htmx."""
     if not request.htmx:
         if error:
-            messages.error(request, error)
-        else:
-            messages.success(request, f"Comment on {pseudo_date} saved.")
-        target = ("monitor:month", [instance.name, month]) if month else ("monitor:instance", [instance.name])
-        return redirect(reverse(target[0], args=target[1]))
+            return _back(request, instance, month, error, messages.ERROR)
+        return _back(request, instance, month, f"Comment on {pseudo_date} saved.")
     settings = selectors.MonitorSettings.of(instance)
-    line = None
-    if not error or status == 422:
-        if selectors.is_deep(instance):
-            lines, _ = selectors.run_lines(instance, settings, run_id=pseudo_date)
-        else:
-            night = date.fromisoformat(pseudo_date)
-            lines, _ = selectors.date_lines(instance, night, night, settings)
-        line = lines[0] if lines else selectors.Line(pseudo_date)
-    comment_url = (reverse("monitor:date_comment", args=[instance.name, month]) if month
-                   else reverse("monitor:run_comment", args=[instance.name]))  # fmt: skip
+    if selectors.is_deep(instance):
+        lines, _ = selectors.run_lines(instance, settings, run_id=pseudo_date)
+        comment_url = reverse("monitor:run_comment", args=[instance.name])
+    else:
+        night = date.fromisoformat(pseudo_date)
+        lines, _ = selectors.date_lines(instance, night, night, settings)
+        comment_url = reverse("monitor:date_comment", args=[instance.name, month])
     context = {
         **_lines_context(request, instance, settings, [], selectors.Line(""), "", comment_url),
-        "line": line, "error": error, "text": text, "pseudo_date": pseudo_date,
+        "line": lines[0] if lines else selectors.Line(pseudo_date), "error": error, "text": text,
     }  # fmt: skip
-    template = "monitor/overview/line.html" if line else "monitor/overview/line_error.html"
-    return render(request, template, context, status=status)
+    return render(request, "monitor/overview/line.html", context, status=status)

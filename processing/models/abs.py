@@ -102,6 +102,12 @@ class AssociationBlock(models.Model):
             models.Index(fields=["instance", "status"], name="ab_status"),
             models.Index(fields=["status", "lease_expires_at"], name="ab_lease"),
             models.Index(fields=["batch", "status"], name="ab_batch_status"),
+            # phoenixMonitor (monitor/selectors/overview.py): the per-night counts of an
+            # instance's calendar and grid, and the instance totals, read from these alone
+            models.Index(fields=["instance", "night", "status", "completeness"],
+                         name="ab_monitor_night"),
+            models.Index(fields=["instance", "status", "certification", "moved_at"],
+                         name="ab_monitor_totals"),
         ]
         verbose_name = "association block"
 
