@@ -55,7 +55,7 @@ def make_ab(instance, name, *, inputs=2, calibrations=2, products=2, parameters=
     for i in range(products):
         Product.objects.create(instance=instance, ab=ab, name=f"{name}_{i}.fits",
                                path=f"/nonexistent/{name}_{i}.fits", pro_catg=f"CATG_{i}",
-                               kind="master", keywords={"NAXIS": 2}, size=1000 + i)  # fmt: skip
+                               kind="master", size=1000 + i)  # fmt: skip
     for i in range(calibrations):
         AbCalibration.objects.create(ab=ab, tag=f"TAG_{i}", kind="static", name=f"static_{i}.fits",
                                      pro_catg=f"STATIC_{i}", delta_t=-0.25 * i, level=i % 4,

@@ -82,14 +82,21 @@ class WebServer:
 
 @pytest.fixture(scope="session")
 def chromium():
-    """One headless chromium for the session."""
+    """One headless chromium for the session.
+
+    Playwright's sync API keeps an asyncio loop in this thread, which makes Django refuse ORM
+    calls here (SynchronousOnlyOperation). The tests' ORM calls are plain synchronous code
+    between browser steps, so Django is told that is fine while the browser is open.
+    """
     from playwright.sync_api import sync_playwright
 
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(),
                                              args=["--no-sandbox", "--disable-dev-shm-usage"])  # fmt: skip
         yield browser
         browser.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 def log_in(browser, server, username, password="a-long-password-1"):

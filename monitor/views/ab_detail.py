@@ -335,9 +335,11 @@ def _page_context(request, ab):
 
 
 def _product_row(product):
-    keywords = product.keywords or {}
-    image = (product.kind in IMAGE_KINDS and Path(product.path).suffix.lower() in (".fits", ".fit")
-             and int(keywords.get("NAXIS") or 0) >= 2)  # fmt: skip
+    """A FITS master, science product or IDP gets a thumbnail. Whether it holds a 2-D image
+    only the file tells (the registered keywords leave out NAXIS, processing/headers.py
+    STRUCTURAL); one that has none answers the preview with an error and the page drops
+    the thumbnail (onerror in the template)."""
+    image = product.kind in IMAGE_KINDS and Path(product.path).suffix.lower() in (".fits", ".fit")
     return {"product": product, "image": image}
 
 
