@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Q
 
 from processing import certification, finishing, moving
+from processing.archive.access import ArchiveAccessError
+from processing.archive.queueing import IngestError
 from processing.choices import (
     ACTIVE_STATES,
     AbCategory,
@@ -23,6 +25,7 @@ from processing.choices import (
     ProductState,
 )
 from processing.models import AssociationBlock, Product
+from processing.naming import NamingError
 from processing.queue import actions as queue_actions
 
 
@@ -236,12 +239,25 @@ class Outcome:
     refused: list = field(default_factory=list)  # (AB name, why)
 
 
+#: what the entry points raise when they refuse the whole action (role, state, file system)
+REFUSALS = (certification.CertificationError, moving.MoveError, NamingError,
+            queue_actions.ActionError, ArchiveAccessError, IngestError, OSError)  # fmt: skip
+
+
 def run(result, *, instance, user, comment=""):
-    """Carry out a plan through the action's entry point in processing/."""
-    name, abs_ = result.action.name, result.will
-    if not abs_:
+    """Carry out a plan through the action's entry point in processing/; a refusal of the
+    whole action comes back as an error outcome with the entry point's message."""
+    if not result.will:
         return Outcome(f"nothing to {result.action.verb}: none of the {result.selected} "
                        "selected ABs qualifies", level="warning")  # fmt: skip
+    try:
+        return _run(result, instance, user, comment)
+    except REFUSALS as exc:
+        return Outcome(f"{result.action.verb} refused: {exc}", level="error")
+
+
+def _run(result, instance, user, comment):
+    name, abs_ = result.action.name, result.will
     if name in ("certify", "reject"):
         done = (certification.certify(abs_, comment=comment, user=user) if name == "certify"
                 else certification.reject(abs_, comment=comment, user=user))  # fmt: skip

@@ -10,6 +10,7 @@ never moved.
 from dataclasses import dataclass, field
 
 from processing import audit
+from processing.archive.access import check_permission
 from processing.certification import auto_certify
 from processing.choices import (
     AbCategory,
@@ -95,6 +96,7 @@ def convert_and_queue(instance, abs_, *, user=None, actor_name=None):
     """The end of -M for chosen ABs of one instance (the AB monitor's bulk "ingest"): convert
     their moved science products not converted yet, then queue the IDPs and masters that have
     no ingestion request. Returns a FinishResult with `converted` and `queued` filled in."""
+    check_permission(user, "convert and queue products for ingestion")
     actor = audit.actor_name_of(user, actor_name)
     result = FinishResult(abs=[ab.ab_name for ab in abs_])
     moved = Product.objects.filter(ab__instance=instance, ab__in=[ab.pk for ab in abs_],

@@ -71,6 +71,8 @@ def final_dir(ab, product_kind, root=None):
 
 def move(abs_, *, user=None, actor_name=None):
     """Move the certified products of `abs_` (ABs already moved are left alone)."""
+    if user is not None and not user.has_perm("processing.move_products"):
+        raise MoveError(f"{user.get_username()} may not move products (certifier role needed)")
     actor = audit.actor_name_of(user, actor_name)
     result = MoveResult()
     result.resumed = resume_moves()

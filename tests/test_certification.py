@@ -68,6 +68,10 @@ def test_rejection_needs_a_comment_and_a_rejected_ab_can_be_rerun(naco, certifie
     ab.refresh_from_db()
     assert ab.certification == "rejected"
     assert set(ab.products.values_list("state", flat=True)) == {ProductState.REJECTED}
+    with pytest.raises(actions.ActionError, match="operator role needed"):
+        actions.rerun_with_dependants(ab, user=certifier)  # re-running is the operator's
+    certifier.groups.add(Group.objects.get(name="operator"))
+    certifier = type(certifier).objects.get(pk=certifier.pk)  # permissions are cached per object
     batch = actions.rerun_with_dependants(ab, user=certifier)
     drive()
     ab.refresh_from_db()

@@ -57,6 +57,7 @@ def queue_ingestion(products, *, user=None, actor_name=None, hold=False):
     """One IngestRequest per product (key name:md5); a product queued before only counts a
     duplicate. `hold`: the new requests wait for the replacement workflow (COMPLETE_MODE
     masters). Products without a registered md5 get it from their file."""
+    check_permission(user, "queue products for ingestion")
     actor = audit.actor_name_of(user, actor_name)
     status = IngestStatus.HELD if hold else IngestStatus.OPEN
     result = QueueResult()

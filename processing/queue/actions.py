@@ -31,6 +31,10 @@ QC_ACTIVE = ("queued", "running")
 STARTABLE = (AbStatus.CREATED, AbStatus.FAILED, AbStatus.CANCELLED, AbStatus.UPSTREAM_FAILED)
 
 
+#: the permission of the operator role (processing/roles.py): launch, cancel, re-run
+OPERATE = "processing.operate_batches"
+
+
 class ActionError(Exception):
     """The action cannot be done; the message says why and what to do instead."""
 
@@ -49,7 +53,11 @@ class LaunchResult:
                 "skipped": [{"ab": name, "why": why} for name, why in self.skipped]}  # fmt: skip
 
 
-def _actor(user, actor_name):
+def _actor(user, actor_name, what=None):
+    """Who acts; with `what`, refuse a user without the operator role (None: the command
+    line, whose access is that of the machine)."""
+    if what and user is not None and not user.has_perm(OPERATE):
+        raise ActionError(f"{user.get_username()} may not {what} (operator role needed)")
     return audit.actor_name_of(user, actor_name)
 
 
@@ -66,7 +74,10 @@ def launch(instance, scope, *, create=False, process=True, finish=False, categor
     """
     if not (create or process or finish):
         raise ActionError("nothing to do: give -C (create ABs), -P (process them) and/or -M")
-    actor = _actor(user, actor_name)
+    actor = _actor(user, actor_name, "launch batches")
+    if finish and user is not None and not user.has_perm("processing.move_products"):
+        raise ActionError(f"{user.get_username()} may not certify and move products "
+                          "(-M; certifier role needed)")  # fmt: skip
     steps = ("C" if create else "") + ("P" if process else "") + ("M" if finish else "")
     batch = Batch.objects.create(
         instance=instance, scope_kind=scope.kind, scope=scope.value, category=category or "",
@@ -179,7 +190,7 @@ def cancel(abs_, *, user=None, actor_name=None, batch=None):
 
     Returns (cancelled now, cancel requested for running ones).
     """
-    actor = _actor(user, actor_name)
+    actor = _actor(user, actor_name, "cancel processing")
     now, cancelled, requested, ended = timezone.now(), [], [], []
     with transaction.atomic():
         for ab in abs_:
@@ -208,6 +219,7 @@ def cancel(abs_, *, user=None, actor_name=None, batch=None):
 
 def cancel_batch(batch, *, user=None, actor_name=None):
     """Cancel everything a batch still has to do."""
+    _actor(user, actor_name, "cancel processing")
     Batch.objects.filter(pk=batch.pk, status__in=(BatchStatus.RUNNING, BatchStatus.CREATED)).update(
         status=BatchStatus.CANCELLED, finished_at=timezone.now()
     )
@@ -217,7 +229,7 @@ def cancel_batch(batch, *, user=None, actor_name=None):
 
 def rerun_with_dependants(ab, *, user=None, actor_name=None):
     """Process `ab` again with every AB downstream of it, in a new batch."""
-    actor = _actor(user, actor_name)
+    actor = _actor(user, actor_name, "re-run ABs")
     subtree, frontier = [ab], [ab]
     while frontier:
         children = list(AssociationBlock.objects.filter(depends_on__in=frontier).distinct())
