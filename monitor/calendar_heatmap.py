@@ -6,35 +6,43 @@ from datetime import date, timedelta
 
 from django.utils.safestring import mark_safe
 
-from processing.choices import ACTIVE_STATES, AbStatus
+from processing.choices import ACTIVE_STATES, FINAL_STATES, AbStatus
 
-#: a night's state, worst first: the first that applies colours the cell
-NIGHT_STATES = (
-    ("failed", "ABs failed", AbStatus.colour(AbStatus.FAILED)),
-    ("active", "ABs pending, queued or running", AbStatus.colour(AbStatus.RUNNING)),
-    ("created", "ABs created, not launched", AbStatus.colour(AbStatus.CREATED)),
-    ("cancelled", "ABs cancelled, the rest succeeded", AbStatus.colour(AbStatus.CANCELLED)),
-    ("success", "every AB succeeded", AbStatus.colour(AbStatus.SUCCESS)),
-    ("raw", "raw data, no AB yet", "#e6e9ee"),
+#: a night whose processed ABs failed in this share (or more) is fully red; none failed is green
+RED_SHARE = 0.20
+_GREEN, _YELLOW, _RED = (AbStatus.colour(AbStatus.SUCCESS), "#e8c547",
+                         AbStatus.colour(AbStatus.FAILED))  # fmt: skip
+#: nights not (or not yet fully) processed: name, legend label, colour, value in the heat map
+WAITING = (
+    ("created", "ABs created, none processed yet", AbStatus.colour(AbStatus.CREATED), 1.25),
+    ("active", "ABs pending, queued or running", AbStatus.colour(AbStatus.RUNNING), 1.5),
+    ("raw", "raw data, no AB yet", "#dfe3e8", 1.75),
 )
-_CODE = {name: code for code, (name, _, _) in enumerate(NIGHT_STATES)}
+_ZMAX = 2.0
+#: value → colour: 0…1 the share of failed ABs (green → yellow at 5 % → red at RED_SHARE),
+#: then one band per WAITING state
+COLORSCALE = [[0.0, _GREEN], [0.125, _YELLOW], [0.5, _RED]] + [
+    stop for number, (_, _, colour, _) in enumerate(WAITING)
+    for stop in ([0.5 + number * 0.5 / len(WAITING), colour],
+                 [0.5 + (number + 1) * 0.5 / len(WAITING), colour])
+]  # fmt: skip
+_FAILED_STATES = (AbStatus.FAILED, AbStatus.UPSTREAM_FAILED)
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def night_state(counts):
-    """The NIGHT_STATES name of a night from its {status: count} (raw frames only: "raw")."""
-    if counts.get(AbStatus.FAILED, 0) or counts.get(AbStatus.UPSTREAM_FAILED, 0):
-        return "failed"
+def night_value(counts):
+    """The heat map value of a night from its {status: count}: a night with ABs pending,
+    queued or running, with only created ABs, or with raw frames only gets its WAITING value;
+    a processed night the share of its final ABs that failed, scaled so that RED_SHARE is 1."""
+    waiting = {name: value for name, _, _, value in WAITING}
     if any(counts.get(state, 0) for state in ACTIVE_STATES):
-        return "active"
-    if counts.get(AbStatus.CREATED, 0):
-        return "created"
-    if counts.get(AbStatus.CANCELLED, 0):
-        return "cancelled"
-    if counts.get(AbStatus.SUCCESS, 0):
-        return "success"
-    return "raw"
+        return waiting["active"]
+    final = sum(counts.get(state, 0) for state in FINAL_STATES)
+    if not final:
+        return waiting["created"] if counts.get(AbStatus.CREATED, 0) else waiting["raw"]
+    failed = sum(counts.get(state, 0) for state in _FAILED_STATES)
+    return round(min(1.0, failed / final / RED_SHARE), 4)
 
 
 def _week(night):
@@ -60,10 +68,6 @@ def figure(nights, raw):
     years = list(range(every[-1].year, every[0].year - 1, -1))  # newest on top
     gap = 0.04
     height = (1 - gap * (len(years) - 1)) / len(years)
-    steps = len(NIGHT_STATES)
-    scale = []
-    for code, (_, _, colour) in enumerate(NIGHT_STATES):
-        scale += [[code / steps, colour], [(code + 1) / steps, colour]]
     data, layout = [], {}
     for row, year in enumerate(years):
         z = [[None] * 54 for _ in range(7)]
@@ -76,14 +80,14 @@ def figure(nights, raw):
             frames = raw.get(day, 0)
             if counts or frames:
                 y, x = day.weekday(), (ordinal - first.toordinal() + first.weekday()) // 7
-                z[y][x] = _CODE[night_state(counts or {})]
+                z[y][x] = night_value(counts or {})
                 text[y][x] = _hover(day, counts or {}, frames)
                 links[y][x] = day.isoformat()
         axis = "" if row == 0 else str(row + 1)
         data.append({
             "type": "heatmap", "z": z, "text": text, "customdata": links,
-            "hovertemplate": "%{text}<extra></extra>", "zmin": 0, "zmax": steps,
-            "colorscale": scale, "showscale": False, "xgap": 2, "ygap": 2, "xaxis": "x",
+            "hovertemplate": "%{text}<extra></extra>", "zmin": 0, "zmax": _ZMAX,
+            "colorscale": COLORSCALE, "showscale": False, "xgap": 2, "ygap": 2, "xaxis": "x",
             "yaxis": f"y{axis}", "hoverongaps": False,
         })  # fmt: skip
         top = 1 - row * (height + gap)
@@ -115,9 +119,15 @@ def _hover(day, counts, frames):
         return f"{day.isoformat()}<br>{frames} raw frames, no AB yet"
     parts = ", ".join(f"{counts[state]} {label}" for state, label in _LABELS.items()
                       if counts.get(state, 0))  # fmt: skip
-    return f"{day.isoformat()}<br>{total} ABs: {parts}<br>{frames} raw frames"
+    final = sum(counts.get(state, 0) for state in FINAL_STATES)
+    failed = sum(counts.get(state, 0) for state in _FAILED_STATES)
+    share = f" ({100 * failed / final:.1f} % of the processed failed)" if final else ""
+    return f"{day.isoformat()}<br>{total} ABs: {parts}{share}<br>{frames} raw frames"
 
 
 def legend():
-    """(label, colour) of each night state, for the legend under the figure."""
-    return [(label, colour) for _, label, colour in NIGHT_STATES]
+    """What the colours say, for the legend under the figure: (label, CSS background)."""
+    gradient = f"linear-gradient(90deg, {_GREEN}, {_YELLOW} 25%, {_RED})"
+    return [(f"processed: share of the ABs failed, 0 % … {RED_SHARE:.0%} or more", gradient)] + [
+        (label, colour) for _, label, colour, _ in WAITING
+    ]

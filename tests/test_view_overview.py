@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
-from monitor.calendar_heatmap import NIGHT_STATES
+from monitor.calendar_heatmap import WAITING
 from processing.models import DateComment
 from tests.archive_factories import naco
 from tests.monitor_factories import ab, frames, ingest, product
@@ -91,6 +91,12 @@ def test_instance_grid_of_years_and_months(viewer_client, naco_abs):
 
 
 def test_instance_calendar_heat_map_coloured_by_state(viewer_client, naco_abs):
+    for _ in range(19):
+        ab(naco_abs, date(2009, 6, 20), "success")
+    ab(naco_abs, date(2009, 6, 20), "upstream_failed")  # 1 of 20 processed failed: 5 %
+    ab(naco_abs, date(2009, 6, 21), "created")
+    ab(naco_abs, date(2009, 6, 22), "running")
+    ab(naco_abs, date(2009, 6, 22), "failed")
     response = viewer_client.get(reverse("monitor:instance", args=["NACO"]))
     figure = json.loads(response.context["figure"])
     html = response.content.decode()
@@ -99,18 +105,22 @@ def test_instance_calendar_heat_map_coloured_by_state(viewer_client, naco_abs):
     assert "<" not in embedded and json.loads(embedded) == figure  # cannot end the script early
     years = [trace["yaxis"] for trace in figure["data"]]
     assert years == ["y", "y2"]  # 2010 on top, then 2009
-    codes = {name: code for code, (name, _, _) in enumerate(NIGHT_STATES)}
+    waiting = {name: value for name, _, _, value in WAITING}
     cells = {}
     for trace in figure["data"]:
         for z_row, text_row, link_row in zip(trace["z"], trace["text"], trace["customdata"]):
             for z, text, link in zip(z_row, text_row, link_row):
                 if text:
                     cells[text.split("<br>")[0]] = (z, text, link)
-    assert set(cells) == {"2009-06-15", "2009-06-16", "2010-03-02", "2009-08-03"}
-    assert cells["2009-06-15"][0] == codes["success"]
-    assert cells["2009-06-16"][0] == codes["failed"]
-    assert cells["2009-08-03"][0] == codes["raw"]
-    assert "3 ABs: 1 created" not in cells["2009-06-16"][1]
+    assert set(cells) == {"2009-06-15", "2009-06-16", "2009-06-20", "2009-06-21", "2009-06-22",
+                          "2010-03-02", "2009-08-03"}  # fmt: skip
+    assert cells["2009-06-15"][0] == 0.0  # every AB succeeded: green
+    assert cells["2009-06-20"][0] == 0.25  # 5 % failed: a quarter of the way to red
+    assert cells["2009-06-16"][0] == 1.0 and cells["2010-03-02"][0] == 1.0  # all processed failed
+    assert cells["2009-06-21"][0] == waiting["created"]
+    assert cells["2009-06-22"][0] == waiting["active"]  # running wins over the failed one
+    assert cells["2009-08-03"][0] == waiting["raw"]
+    assert "20 ABs: 19 success, 1 upstream failed (5.0 % of the processed failed)" in cells["2009-06-20"][1]
     assert "3 ABs: 2 created, 1 failed" in cells["2009-06-16"][1]
     assert cells["2009-06-15"][2] == "2009-06-15"  # the click opens its AB monitor:
     assert f'data-date-url="{reverse("monitor:date", args=["NACO", "0000-00-00"])}"' in html
