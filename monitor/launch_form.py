@@ -39,6 +39,9 @@ class LaunchForm(forms.Form):
     finish = forms.BooleanField(
         required=False, label="M: when the batch ends, certify (auto where QC allows) and move "
                               "the products, convert IDPs, queue their ingestion")  # fmt: skip
+    finish_last = forms.BooleanField(
+        required=False, label="DEEP: M takes only the last processed AB of the run (-M --last); "
+                              "else all its processed ABs (-M --all)")  # fmt: skip
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -83,6 +86,9 @@ class LaunchForm(forms.Form):
         ):
             self.add_error("finish", f"{self.user.get_username()} may not certify and move "
                                      "products (certifier role needed): leave M out")  # fmt: skip
+        if data.get("finish_last") and not (data.get("finish") and kind == ScopeKind.RUN):
+            self.add_error("finish_last", "only the last processed AB is a choice of M on a run "
+                                          "ID (DEEP): tick M and give a run, or leave it out")  # fmt: skip
         data["ab_name"] = (data.get("ab_name") or "").strip()
         return data
 
@@ -90,4 +96,5 @@ class LaunchForm(forms.Form):
         """Keyword arguments of processing.queue.actions.launch (and of the preview)."""
         data = self.cleaned_data
         return {"create": data["create"], "process": data["process"], "finish": data["finish"],
-                "category": data["mode"] or None, "ab_name": data["ab_name"] or None}  # fmt: skip
+                "category": data["mode"] or None, "ab_name": data["ab_name"] or None,
+                "finish_last_only": data["finish_last"]}  # fmt: skip

@@ -59,21 +59,26 @@ class Preview:
     not_created: list = field(default_factory=list)  # createAB: [{ab, raw_type, why}]
     unassigned: int = 0  # frames createAB classified as nothing, or no rule processes
     to_finish: int = 0  # ABs -M would certify and move now (-M without -P)
+    finish_last_only: bool = False  # DEEP -M --last
 
     @property
     def command(self):
         """The phoenix command line that does the same."""
         flag = {ScopeKind.DATE: "-d", ScopeKind.MONTH: "-m", ScopeKind.RUN: "-r"}[self.scope.kind]
-        return f"phoenix {flag} {self.scope.value} " + " ".join(f"-{s}" for s in self.steps)
+        last = " --last" if self.finish_last_only else ""
+        return f"phoenix {flag} {self.scope.value} " + " ".join(f"-{s}" for s in self.steps) + last
 
 
 def check(instance, scope, *, create=False, process=True, finish=False, category=None,
-          ab_name=None):
+          ab_name=None, finish_last_only=False):
     """The checks of the preview that need no dry run, made again when the launch is posted.
 
     Returns how many ABs -M alone would certify and move now (0 when P or no M)."""
     if not (create or process or finish):
         raise PreviewError("choose at least one step: C, P or M")
+    if finish_last_only and not (finish and scope.kind == ScopeKind.RUN):
+        raise PreviewError("“only the last processed AB” is the DEEP choice of M: it needs a "
+                           "run ID as the scope and step M", "finish_last")  # fmt: skip
     if ab_name and not create and not _in_scope(instance, scope, category).filter(
         ab_name=ab_name
     ).exists():
@@ -82,7 +87,8 @@ def check(instance, scope, *, create=False, process=True, finish=False, category
     if not finish or process:
         return 0
     try:
-        to_finish = len(abs_to_finish(instance, scope, ab_name=ab_name))
+        to_finish = len(abs_to_finish(instance, scope, ab_name=ab_name,
+                                      last_only=finish_last_only))  # fmt: skip
     except FinishError as exc:
         raise PreviewError(f"M: {exc}", "ab_name") from None
     if not to_finish:
@@ -93,12 +99,13 @@ def check(instance, scope, *, create=False, process=True, finish=False, category
 
 
 def preview(instance, scope, *, create=False, process=True, finish=False, category=None,
-            ab_name=None):
+            ab_name=None, finish_last_only=False):
     """The dry run of `launch` with the same arguments; raises PreviewError."""
     to_finish = check(instance, scope, create=create, process=process, finish=finish,
-                      category=category, ab_name=ab_name)  # fmt: skip
+                      category=category, ab_name=ab_name, finish_last_only=finish_last_only)  # fmt: skip
     steps = ("C" if create else "") + ("P" if process else "") + ("M" if finish else "")
-    result = Preview(scope, steps, nights=_nights(instance, scope), to_finish=to_finish)
+    result = Preview(scope, steps, nights=_nights(instance, scope), to_finish=to_finish,
+                     finish_last_only=finish_last_only)  # fmt: skip
     existing = _in_scope(instance, scope, category)
     planned = None
     if create:
@@ -225,6 +232,7 @@ def finish_batch(batch_id):
     result_kind = audit.AuditEvent.Result.OK
     try:
         result = certify_and_move(batch.instance, scope_of(batch), ab_name=batch.ab_name or None,
+                                  last_only=bool(batch.summary.get("finish_last_only")),
                                   user=batch.created_by, actor_name=batch.actor_name)  # fmt: skip
         outcome = {"status": "done", **result.as_dict()}
         moved = result.move.moved if result.move else []

@@ -10,15 +10,19 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from processing.abs.scope import Scope
 from processing.choices import AbCategory, AbStatus, IngestStatus, ProductKind
 from processing.data_pool import import_headers
 from processing.files import md5_of
+from processing.launching import finish_batch
 from processing.models import (
     ArchiveRecord,
     AssociationBlock,
+    Batch,
     CalSelectorPeriod,
     IdpConversion,
     IngestRequest,
@@ -135,3 +139,26 @@ def test_deep_m_moves_all_abs_or_only_the_last_processed(deep_run, data_root):
     # UPDATE_YN: every target's products collect in sci/<run_ID>
     names = {p.name for p in Product.objects.filter(ab__in=science, kind=ProductKind.SCIENCE)}
     assert len(names) == 2 and {f.name for f in (data_root / "sci" / scope.value).glob("*.fits")} >= names
+
+
+def test_deep_m_from_the_launch_page_takes_only_the_last_processed_ab(deep_run, client, operator):
+    """The web's answer to the tool's DEEP question: the launch form's "only the last
+    processed AB" makes the batch's -M take that AB alone."""
+    deep, scope = deep_run
+    operator.groups.add(*Group.objects.filter(name="certifier"))
+    client.force_login(operator)
+    run("certify_abs", "--instance", "NACO_DEEP", "-r", scope.value, "--certify")
+    last = AssociationBlock.objects.filter(instance=deep, run_id=scope.value, status=AbStatus.SUCCESS
+                                           ).order_by("-finished_at", "-pk").first()  # fmt: skip
+    form = {"instance": "NACO_DEEP", "scope_kind": "run", "scope": scope.value, "finish": "on",
+            "finish_last": "on"}  # fmt: skip
+    preview = client.post(reverse("monitor:launch"), {**form, "action": "preview"})
+    assert preview.status_code == 200
+    assert f"phoenix -r {scope.value} -M --last" in preview.content.decode()
+    response = client.post(reverse("monitor:launch"), {**form, "action": "launch"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    batch = Batch.objects.get(steps="M")
+    assert batch.summary["finish_last_only"] is True
+    finish_batch(batch.pk)  # the task finish_batches sent, run here
+    moved = set(AssociationBlock.objects.filter(moved_at__isnull=False).values_list("ab_name", flat=True))
+    assert moved == {last.ab_name}

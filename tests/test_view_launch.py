@@ -75,6 +75,7 @@ def test_the_query_string_prefills_the_form(operator_client, naco):
      "2009-06-15 has no AB named &#x27;NACO.2099-01-01T00:00:00.000&#x27;"),
     ({"create": None, "process": None}, None, "Choose at least one step: C, P or M."),
     ({"scope": "<script>alert(1)</script>"}, "scope", "&lt;script&gt;alert(1)&lt;/script&gt;"),
+    ({"finish_last": "on"}, "finish_last", "only the last processed AB is a choice of M on a run ID"),
 ])  # fmt: skip
 def test_bad_input_gives_the_form_back_with_the_message(operator_client, naco, fields, field,
                                                          message):

@@ -17,7 +17,8 @@ from processing.queue.actions import ActionError, launch
 
 PERMISSION = "processing.operate_batches"
 #: fields the "Launch" button posts again, exactly as previewed
-CARRIED = ("instance", "mode", "scope_kind", "scope", "ab_name", "create", "process", "finish")
+CARRIED = ("instance", "mode", "scope_kind", "scope", "ab_name", "create", "process", "finish",
+           "finish_last")
 
 
 def form(request):

@@ -62,7 +62,7 @@ def _actor(user, actor_name, what=None):
 
 
 def launch(instance, scope, *, create=False, process=True, finish=False, category=None,
-           ab_name=None, user=None, actor_name=None):
+           ab_name=None, finish_last_only=False, user=None, actor_name=None):
     """phoenix -C, -P and/or -M for a scope: one Batch row for the launch.
 
     -C creates the ABs (processing/abs/create.py); -P takes the scope's startable ABs
@@ -70,7 +70,8 @@ def launch(instance, scope, *, create=False, process=True, finish=False, categor
     those whose parents succeeded, and leaves the others pending until they did. With
     `finish` (-M, the web's launch: the command runs -M itself after --wait) the batch's
     steps hold "M": when the batch ends, schedule.finish_batches queues the certify-and-move
-    of its scope (processing/launching.py).
+    of its scope (processing/launching.py); `finish_last_only` (DEEP: a run) makes that -M
+    take only the run's last processed AB, the command's `-M --last`.
     """
     if not (create or process or finish):
         raise ActionError("nothing to do: give -C (create ABs), -P (process them) and/or -M")
@@ -78,6 +79,9 @@ def launch(instance, scope, *, create=False, process=True, finish=False, categor
     if finish and user is not None and not user.has_perm("processing.move_products"):
         raise ActionError(f"{user.get_username()} may not certify and move products "
                           "(-M; certifier role needed)")  # fmt: skip
+    if finish_last_only and not (finish and scope.kind == ScopeKind.RUN):
+        raise ActionError("only the last processed AB (-M --last) is a choice of -M on a run "
+                          "(DEEP mode)")  # fmt: skip
     steps = ("C" if create else "") + ("P" if process else "") + ("M" if finish else "")
     batch = Batch.objects.create(
         instance=instance, scope_kind=scope.kind, scope=scope.value, category=category or "",
@@ -102,7 +106,8 @@ def launch(instance, scope, *, create=False, process=True, finish=False, categor
             result.queued = schedule.release_ready(batch_ids=[batch.pk])
         # the summary is written before the batch can end: the -M task of a batch with "M"
         # in its steps adds its outcome to it (processing/launching.py)
-        summary = dict(batch.summary if create else {}, processing=result.summary())
+        summary = dict(batch.summary if create else {}, processing=result.summary(),
+                       **({"finish_last_only": True} if finish_last_only else {}))
         Batch.objects.filter(pk=batch.pk).update(summary=summary)
         if process or finish:  # with -M alone the batch ends at once and its -M is queued
             Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING)
