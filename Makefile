@@ -51,7 +51,7 @@ demo: $(VENV)/.installed demo-stop
 	@setsid nohup $(PY) manage.py runserver --noreload $(DEMO_HOST):$(DEMO_PORT) > $(LOG)/web.log 2>&1 < /dev/null & echo $$! > $(RUN)/web.pid
 	@$(PY) scripts/wait_for_http.py http://$(DEMO_HOST):$(DEMO_PORT)/accounts/login/ 60
 	@echo
-	@echo "Phoenix is running: http://$(DEMO_HOST):$(DEMO_PORT)/   login: demo / phoenix-demo"
+	@echo "Phoenix is running: http://$(DEMO_HOST):$(DEMO_PORT)/   login: demo / phoenix-demo (or viewer, operator, certifier / phoenix-demo to see a role)"
 	@echo "(the import above reports the simulator's deliberately broken files; the month's ABs are being"
 	@echo " processed in the background: python manage.py phoenix --instance NACO -m $(shell echo $(DEMO_START) | cut -c1-7) -P --wait"
 	@echo " shows the progress; then phoenix --instance NACO -m $(shell echo $(DEMO_START) | cut -c1-7) -M certifies and moves"
