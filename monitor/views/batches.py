@@ -64,10 +64,14 @@ def page(request, pk):
 
 
 def progress(request, pk):
+    """The polled progress, with the batch's facts out of band (status, duration, cancel)."""
     batch = _batch(pk)
     state = selectors.progress_of(batch)
     return live.partial(request, "monitor/batches/progress.html", {
         "batch": batch, "progress": state, "problems": selectors.problems(batch),
+        "oob": bool(request.htmx), "dates": selectors.dates_of(batch),
+        "duration": selectors.duration(batch), "active": selectors.active_counts(batch),
+        "may_cancel": request.user.has_perm("processing.operate_batches"),
     }, final=state["final"])  # fmt: skip
 
 
