@@ -421,3 +421,11 @@ def test_rerun_failed_takes_the_dependants_along_once(instance, operator_client)
     assert set(AssociationBlock.objects.filter(batch__isnull=False).values_list("pk", flat=True)) == {
         calib.pk, science.pk, other.pk}
     assert AuditEvent.objects.filter(action="rerun").count() == 2
+
+
+def test_the_setup_column_shows_the_instrument_setup_not_the_template_start(instance, viewer_client):
+    [ab] = make_abs(instance, 1)
+    AssociationBlock.objects.filter(pk=ab.pk).update(raw_match_key={
+        "TPL.START": "2009-06-15T23:01:02", "INS.OPTI6.ID": "Ks", "INS.OPTI7.NAME": "S27"})  # fmt: skip
+    html = viewer_client.get(page_url()).content.decode()
+    assert '<td class="abm-setup">Ks S27</td>' in html

@@ -170,10 +170,14 @@ def rows(abs_):
     )  # fmt: skip
 
 
+#: RAW_MATCH_KEY keys that group frames in time rather than describe the instrument setup
+NOT_SETUP = ("TPL.START", "DATE", "MJD", "OBS.START")
+
+
 def complete(page_abs):
     """Set `ingest` (its products' ingestion requests by state) and `setup` (its RAW_MATCH_KEY
-    values, as DFOS lists them) on each AB of a page: one grouped query over the page, never
-    one per row."""
+    values, as DFOS lists them, without the template start and dates, which the AB name
+    already says) on each AB of a page: one grouped query over the page, never one per row."""
     counts = {}
     grouped = (IngestRequest.objects.filter(product__ab_id__in=[ab.pk for ab in page_abs])
                .values("product__ab_id", "status").annotate(n=Count("pk")))  # fmt: skip
@@ -181,7 +185,8 @@ def complete(page_abs):
         counts.setdefault(row["product__ab_id"], {})[row["status"]] = row["n"]
     for ab in page_abs:
         ab.ingest = IngestSummary(counts.get(ab.pk, {}))
-        ab.setup = " ".join(str(v) for v in (ab.raw_match_key or {}).values())
+        ab.setup = " ".join(str(v) for k, v in (ab.raw_match_key or {}).items()
+                            if not k.startswith(NOT_SETUP))  # fmt: skip
     return page_abs
 
 
