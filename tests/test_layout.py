@@ -35,7 +35,13 @@ def test_check_reports_an_unwritable_data_root():
         parent.chmod(0o755)
         locked = parent / "locked"
         locked.mkdir(mode=0o555)
-        env = {**os.environ, "PHOENIX_DEBUG": "1", "PHOENIX_DATA_ROOT": str(locked / "data")}
+        # nobody gets a home of its own: astropy (imported by the URLconf's views) keeps its
+        # configuration there, and root's home is closed to nobody
+        home = parent / "home"
+        home.mkdir()
+        home.chmod(0o777)
+        env = {key: value for key, value in os.environ.items() if not key.startswith("XDG_")}
+        env.update(HOME=str(home), PHOENIX_DEBUG="1", PHOENIX_DATA_ROOT=str(locked / "data"))
         command = [sys.executable, "manage.py", "check"]
         done = subprocess.run((as_nobody if os.geteuid() == 0 else []) + command, cwd=ROOT,
                               env=env, capture_output=True, text=True)
