@@ -170,14 +170,22 @@ def render(path, name, options):
 
 
 def cache_path(product, path, options):
+    """`<product id>-<the file's identity>-<the options>.png`: a changed file (or code) gets
+    new names, and its product's older PNGs can be told apart and removed."""
     stat = Path(path).stat()
-    identity = f"{VERSION}|{product.md5}|{stat.st_mtime_ns}|{stat.st_size}|{options.key}"
-    digest = hashlib.md5(identity.encode()).hexdigest()
-    return Path(settings.PHOENIX_DATA_ROOT) / "cache" / "previews" / f"{product.pk}-{digest}.png"
+    identity = f"{VERSION}|{product.md5}|{stat.st_mtime_ns}|{stat.st_size}"
+    made_of = hashlib.md5(identity.encode()).hexdigest()[:16]
+    shown_as = hashlib.md5(options.key.encode()).hexdigest()[:8]
+    return _cache_dir() / f"{product.pk}-{made_of}-{shown_as}.png"
+
+
+def _cache_dir():
+    return Path(settings.PHOENIX_DATA_ROOT) / "cache" / "previews"
 
 
 def preview_png(product, path, options):
-    """The cached PNG of `product` (its file resolved to `path`), rendered when not cached."""
+    """The cached PNG of `product` (its file resolved to `path`), rendered when not cached;
+    PNGs of an earlier version of the file are removed when the new one is written."""
     cached = cache_path(product, path, options)
     try:
         return cached.read_bytes()
@@ -185,4 +193,8 @@ def preview_png(product, path, options):
         pass
     png = render(path, product.name, options)
     atomic_write(cached, png)
+    current = cached.name.rsplit("-", 1)[0] + "-"
+    for stale in _cache_dir().glob(f"{product.pk}-*.png"):
+        if not stale.name.startswith(current):
+            stale.unlink(missing_ok=True)
     return png

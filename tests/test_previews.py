@@ -172,11 +172,17 @@ def test_a_repeat_is_read_from_the_cache(viewer_client, image, data_root):
     assert len(list((data_root / "cache" / "previews").glob(f"{image.pk}-*.png"))) == 2
 
 
-def test_a_changed_file_is_rendered_again(viewer_client, image):
+def test_a_changed_file_is_rendered_again_and_its_old_previews_go(viewer_client, image, data_root):
     before = preview(viewer_client, image).content
+    preview(viewer_client, image, stretch="sqrt")
+    cache = data_root / "cache" / "previews"
+    old = set(cache.glob(f"{image.pk}-*.png"))
+    assert len(old) == 2
     path = Path(image.path)
     write(path, fits.PrimaryHDU(galaxy(seed=9)[::-1].copy()))
     assert preview(viewer_client, image).content != before
+    now = set(cache.glob(f"{image.pk}-*.png"))
+    assert len(now) == 1 and not now & old, "the previews of the old file are removed"
 
 
 def test_a_corrupt_fits_is_a_clear_422(viewer_client, instance, data_root):
