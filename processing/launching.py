@@ -10,9 +10,10 @@ jobs are done (schedule.finish_batches sends it).
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -256,12 +257,57 @@ def finish_batch(batch_id):
 def _claim(batch_id):
     with transaction.atomic():
         batch = Batch.objects.select_for_update().get(pk=batch_id)
-        if "finish" in batch.summary:
+        before = batch.summary.get("finish")
+        if before and before.get("status") != "lost":
             return False
-        batch.summary = {**batch.summary, "finish": {"status": "running",
-                                                     "started_at": timezone.now().isoformat()}}
+        attempt = (before or {}).get("attempt", 0) + 1
+        batch.summary = {**batch.summary, "finish": {
+            "status": "running", "started_at": timezone.now().isoformat(), "attempt": attempt}}
         batch.save(update_fields=["summary"])
     return True
+
+
+#: attempts at a batch's -M before it is given up (a worker died each time)
+FINISH_ATTEMPTS = 3
+
+
+def take_back_lost_finishes(now=None):
+    """-M tasks whose worker died: a claim still "running" longer than django-q2 lets a task
+    run (Q_CLUSTER timeout) lost its worker. The -M is sent again (it resumes: moves are
+    journalled, conversions and ingestion requests are not made twice), up to FINISH_ATTEMPTS
+    times; then the batch page says it failed. Returns the batch ids taken back."""
+    now = now or timezone.now()
+    longest = timedelta(seconds=settings.Q_CLUSTER["timeout"] + 60)
+    taken = []
+    for batch in Batch.objects.filter(status=BatchStatus.FINISHED, summary__finish__status="running"):
+        finish = batch.summary["finish"]
+        if now - datetime.fromisoformat(finish["started_at"]) < longest:
+            continue
+        attempt = finish.get("attempt", 1)
+        give_up = attempt >= FINISH_ATTEMPTS
+        lost = f"attempt {attempt} lost its worker (running since {finish['started_at'][:19]} UT)"
+        outcome = ({"status": "failed", "attempt": attempt, "error": f"{lost}; gave up after "
+                    f"{attempt} attempts: launch an M-only batch of {batch.scope} to try again"}
+                   if give_up else {"status": "lost", "attempt": attempt, "error": lost})  # fmt: skip
+        with transaction.atomic():
+            changed = Batch.objects.select_for_update().filter(
+                pk=batch.pk, summary__finish__started_at=finish["started_at"]).first()  # fmt: skip
+            if changed is None:
+                continue  # finished or taken back meanwhile
+            changed.summary = {**changed.summary, "finish": outcome}
+            changed.save(update_fields=["summary"])
+            if not give_up:
+                _send_again(batch.pk)
+        taken.append(batch.pk)
+    return taken
+
+
+def _send_again(batch_id):
+    from django_q.tasks import async_task
+
+    from processing.queue.schedule import FINISH_BATCH_TASK, send
+
+    send(lambda: async_task(FINISH_BATCH_TASK, batch_id))
 
 
 def _store(batch_id, outcome):

@@ -13,6 +13,7 @@ from processing import audit
 from processing.choices import AbStatus, BatchStatus, QcStatus
 from processing.models import AssociationBlock, AuditEvent, Batch
 from processing.queue import actions
+from processing.queue.reaper import reap
 from processing.queue.schedule import FINISH_BATCH_TASK, finish_batches
 from processing.tasks import finish_batch
 from tests.archive_factories import naco as load_naco
@@ -195,3 +196,32 @@ def test_m_does_not_run_for_a_cancelled_batch_or_without_m(naco):
     finish_batches([plain.pk])
     assert Batch.objects.get(pk=plain.pk).status == BatchStatus.FINISHED and not finish_tasks(plain)
     assert "no -M" in finish_batch(plain.pk)
+
+
+def test_a_batch_m_whose_worker_died_is_sent_again_then_given_up(naco, settings, viewer_client):
+    """The reaper takes back a -M claim that outlived the q2 task timeout: sent again twice,
+    then the batch page says it failed — never "running" forever."""
+    long_ago = (timezone.now() - timedelta(seconds=settings.Q_CLUSTER["timeout"] + 120)).isoformat()
+    batch = make_batch(naco, ["success"], status=BatchStatus.FINISHED, steps="PM",
+                       summary={"finish": {"status": "running", "started_at": long_ago, "attempt": 1}})  # fmt: skip
+    recent = make_batch(naco, ["success"], status=BatchStatus.FINISHED, steps="PM", night=date(2009, 6, 16),
+                        summary={"finish": {"status": "running", "started_at": timezone.now().isoformat()}})  # fmt: skip
+    assert reap().finishes_taken_back == [batch.pk], "a claim younger than the timeout is left alone"
+    batch.refresh_from_db()
+    assert batch.summary["finish"]["status"] == "lost" and len(finish_tasks(batch)) == 1
+    assert not finish_tasks(recent)
+    shown = viewer_client.get(reverse("monitor:batch_progress", args=[batch.pk]), **HTMX)
+    assert shown.status_code == 200 and "attempt 1 lost its worker" in shown.content.decode()
+    finish_batch(batch.pk)  # the task sent again claims it (attempt 2) and runs -M
+    batch.refresh_from_db()
+    assert batch.summary["finish"]["status"] != "lost"
+    for attempt in (2, 3):  # the next two attempts die as well
+        Batch.objects.filter(pk=batch.pk).update(summary={"finish": {
+            "status": "running", "started_at": long_ago, "attempt": attempt}})  # fmt: skip
+        assert reap().finishes_taken_back == [batch.pk]
+    batch.refresh_from_db()
+    finish = batch.summary["finish"]
+    assert finish["status"] == "failed" and "gave up after 3 attempts" in finish["error"]
+    page = viewer_client.get(reverse("monitor:batch", args=[batch.pk])).content.decode()
+    assert "gave up after 3 attempts" in page
+

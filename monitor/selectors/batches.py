@@ -61,7 +61,7 @@ def progress_of(batch):
     done = sum(counts[s] for s in DONE_STATES)
     finish = (batch.summary or {}).get("finish")
     waiting_for_finish = "M" in batch.steps and batch.status == BatchStatus.FINISHED and (
-        not finish or finish.get("status") == "running")  # fmt: skip
+        not finish or finish.get("status") in ("running", "lost"))  # fmt: skip
     ended = batch.status in (BatchStatus.FINISHED, BatchStatus.CANCELLED)
     return {
         "states": [(status, counts[status], 100 * counts[status] / total, AbStatus.colour(status))

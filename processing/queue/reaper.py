@@ -22,6 +22,7 @@ from django_q.brokers import get_broker
 
 from processing import layout
 from processing.choices import AbStatus, AttemptStatus, BatchStatus, QcStatus
+from processing.launching import take_back_lost_finishes
 from processing.models import AbAttempt, AssociationBlock, Batch
 from processing.queue import schedule
 from processing.queue.qc_job import enqueue_qc
@@ -37,11 +38,12 @@ class Reaped:
     qc_requeued: list = field(default_factory=list)
     resent: list = field(default_factory=list)  # AB names whose lost task was sent again
     released: list = field(default_factory=list)  # pending AB names queued after their parents
+    finishes_taken_back: list = field(default_factory=list)  # batch ids whose -M worker died
     work_dirs_removed: list = field(default_factory=list)
 
     def __bool__(self):
         return bool(self.requeued or self.failed or self.qc_requeued or self.resent
-                    or self.released or self.work_dirs_removed)
+                    or self.released or self.finishes_taken_back or self.work_dirs_removed)
 
 
 def reap(now=None, clean_work=True):
@@ -54,6 +56,7 @@ def reap(now=None, clean_work=True):
     _requeue_stale_qc(now, result)
     _resend_lost_tasks(now, result)
     _release_stranded(result)
+    result.finishes_taken_back = take_back_lost_finishes(now)
     if clean_work:
         _finish_cleanups(now, result)
         _clean_work_dirs(now, result)
