@@ -17,6 +17,7 @@ urlpatterns = [
     # phoenixMonitor (monitor/views/overview.py)
     path("", overview.home, name="home"),
     path("i/<instance:instance>/", overview.instance, name="instance"),
+    path("i/<instance:instance>/grid/", overview.instance_grid, name="instance_grid"),
     path("i/<instance:instance>/<month:month>/", overview.month, name="month"),
     path("i/<instance:instance>/<month:month>/comment/", overview.comment, name="date_comment"),
     path("i/<instance:instance>/<month:month>/table/", overview.month_table, name="month_table"),

@@ -182,3 +182,18 @@ def test_query_counts_do_not_grow(viewer_client, naco_abs, deep):
     for url, before in zip(pages, counts):
         with at_most_queries(before):
             assert viewer_client.get(url).status_code == 200
+
+
+def test_the_instance_grid_polls_while_abs_are_active_and_stops_when_final(viewer_client, naco_abs):
+    page = viewer_client.get(reverse("monitor:instance", args=["NACO"])).content.decode()
+    grid_url = reverse("monitor:instance_grid", args=["NACO"])
+    assert f'hx-get="{grid_url}"' not in page, "nothing active: no polling"
+    running = ab(naco_abs, date(2009, 6, 17), "running")
+    page = viewer_client.get(reverse("monitor:instance", args=["NACO"])).content.decode()
+    assert f'hx-get="{grid_url}"' in page
+    polled = viewer_client.get(grid_url, **HTMX)
+    assert polled.status_code == 200 and "2009-06" in polled.content.decode()
+    running.status = "success"
+    running.save(update_fields=["status"])
+    assert viewer_client.get(grid_url, **HTMX).status_code == 286
+    assert viewer_client.get(reverse("monitor:instance_grid", args=["NACO_DEEP"])).status_code == 404

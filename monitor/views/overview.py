@@ -33,16 +33,32 @@ def instance(request, instance):
         return render(request, "monitor/overview/runs.html", _runs_context(request, instance))
     nights = selectors.night_counts(instance)
     raw = selectors.raw_nights(instance)
+    return render(request, "monitor/overview/instance.html", {
+        **_grid_context(instance, nights, raw), "figure": calendar_heatmap.figure(nights, raw),
+        "legend": calendar_heatmap.legend(),
+        "date_url": reverse("monitor:date", args=[instance.name, DATE_PLACEHOLDER]),
+        "date_placeholder": DATE_PLACEHOLDER,
+    })  # fmt: skip
+
+
+@require_GET
+def instance_grid(request, instance):
+    """The polled years × months grid, while some AB of the instance is pending, queued or
+    running; 286 once none is."""
+    instance = _instance(instance)
+    if selectors.is_deep(instance):
+        raise Http404(f"{instance.name} is a DEEP instance: it shows runs, not months.")
+    context = _grid_context(instance, selectors.night_counts(instance), selectors.raw_nights(instance))
+    return live.partial(request, "monitor/overview/grid.html", context, final=not context["live"])
+
+
+def _grid_context(instance, nights, raw):
     months = selectors.month_grid(nights, raw)
     years = sorted({year for year, _ in months}, reverse=True)
     grid = [(year, [(f"{year:04d}-{number:02d}", months.get((year, number))) for number in range(1, 13)],
              _sum(line for (y, _), line in months.items() if y == year)) for year in years]  # fmt: skip
-    return render(request, "monitor/overview/instance.html", {
-        "instance": instance, "grid": grid, "figure": calendar_heatmap.figure(nights, raw),
-        "legend": calendar_heatmap.legend(), "month_names": calendar_heatmap.MONTHS,
-        "date_url": reverse("monitor:date", args=[instance.name, DATE_PLACEHOLDER]),
-        "date_placeholder": DATE_PLACEHOLDER,
-    })  # fmt: skip
+    return {"instance": instance, "grid": grid, "month_names": calendar_heatmap.MONTHS,
+            "live": any(line.active for line in months.values() if line)}  # fmt: skip
 
 
 @require_GET
