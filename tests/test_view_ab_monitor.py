@@ -248,6 +248,8 @@ def test_the_table_polls_while_abs_run_and_answers_286_when_all_are_final(instan
 # --- DEEP ---------------------------------------------------------------------------------
 
 def test_a_deep_run_shows_its_abs_with_their_target(instance, viewer_client):
+    instance.mode = "DEEP"
+    instance.save(update_fields=["mode"])
     make_abs(instance, 3, run_id=RUN, prefix="DEEP")
     make_abs(instance, 2)  # ABs of a night, not of the run
     response = viewer_client.get(page_url(pseudo_date=RUN))
@@ -429,3 +431,7 @@ def test_the_setup_column_shows_the_instrument_setup_not_the_template_start(inst
         "TPL.START": "2009-06-15T23:01:02", "INS.OPTI6.ID": "Ks", "INS.OPTI7.NAME": "S27"})  # fmt: skip
     html = viewer_client.get(page_url()).content.decode()
     assert '<td class="abm-setup">Ks S27</td>' in html
+
+
+def test_a_run_id_on_an_instance_that_is_not_deep_is_a_404(instance, viewer_client):
+    assert viewer_client.get(page_url(pseudo_date="094.B-0298(A)")).status_code == 404

@@ -6,13 +6,14 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from monitor import access, bulk, live
 from monitor.selectors import ab_monitor as selectors
-from processing.choices import AbCategory, AbStatus, IngestStatus
+from processing.choices import AbCategory, AbStatus, IngestStatus, InstanceMode
 from processing.models import Instance
 
 ABS_PER_PAGE = 200
@@ -87,6 +88,9 @@ def bulk_action(request, instance, pseudo_date):
 
 def _table_context(request, instance, pseudo_date, query):
     instance_row = get_object_or_404(Instance, name=instance)
+    if selectors.is_run(pseudo_date) and instance_row.mode != InstanceMode.DEEP:
+        raise Http404(f"{instance} is not a DEEP instance: its AB monitors are per date, "
+                      f"not per run ({pseudo_date})")  # fmt: skip
     filters = selectors.Filters.from_query(query)
     all_abs = selectors.abs_of(instance_row, pseudo_date)
     shown = filters.apply(all_abs)
