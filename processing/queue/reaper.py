@@ -10,6 +10,7 @@ task: when the broker's queue is empty while such jobs have waited longer than a
 reaper sends their tasks again (a duplicate delivery is harmless: every task claims its work).
 """
 
+import contextlib
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -172,20 +173,28 @@ def _clean_work_dirs(now, result):
         )
     }
     for ab_dir in root.iterdir():
-        if not ab_dir.is_dir():
-            continue
-        for attempt_dir in ab_dir.iterdir():
-            attempt = attempts.get(str(attempt_dir))
-            if attempt is None:
-                stale = attempt_dir.stat().st_mtime < time.time() - 86400
-            elif attempt.status in (AttemptStatus.RUNNING, AttemptStatus.SUCCESS):
-                stale = False
-            else:
-                stale = attempt.finished_at is not None and attempt.finished_at < keep_after
-            if stale:
-                shutil.rmtree(attempt_dir, ignore_errors=True)
-                result.work_dirs_removed.append(str(attempt_dir))
-                if attempt is not None:
-                    AbAttempt.objects.filter(pk=attempt.pk).update(work_dir_removed=True)
-        if not any(ab_dir.iterdir()):
+        try:
+            _clean_ab_dir(ab_dir, attempts, keep_after, result)
+        except FileNotFoundError:
+            continue  # removed meanwhile: another reaper, or a worker's own clean-up
+
+
+def _clean_ab_dir(ab_dir, attempts, keep_after, result):
+    if not ab_dir.is_dir():
+        return
+    for attempt_dir in ab_dir.iterdir():
+        attempt = attempts.get(str(attempt_dir))
+        if attempt is None:
+            stale = attempt_dir.stat().st_mtime < time.time() - 86400
+        elif attempt.status in (AttemptStatus.RUNNING, AttemptStatus.SUCCESS):
+            stale = False
+        else:
+            stale = attempt.finished_at is not None and attempt.finished_at < keep_after
+        if stale:
+            shutil.rmtree(attempt_dir, ignore_errors=True)
+            result.work_dirs_removed.append(str(attempt_dir))
+            if attempt is not None:
+                AbAttempt.objects.filter(pk=attempt.pk).update(work_dir_removed=True)
+    if not any(ab_dir.iterdir()):
+        with contextlib.suppress(OSError):  # gone meanwhile, or a new attempt started in it
             ab_dir.rmdir()
