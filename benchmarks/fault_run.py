@@ -27,7 +27,8 @@ tests/test_fault.py runs, on the pytest-django test database.
 Which processes are killed: only django-q2 *workers*, and only while they run a recipe. A
 worker is recognised by the AB rows: a running AB's `worker` field is "<cluster>:<pid>" of the
 worker that claimed it; the pid must also be a child of the cluster's sentinel (so never the
-monitor, the pusher or the sentinel) and have a child of its own (the forked recipe). Killing a
+monitor, the pusher or the sentinel), and its recipe is found as the descendant that leads a
+process group of its own (`recipes_of`: a child of the worker's zygote). Killing a
 worker while it waits on django-q2's internal task queue is a different fault: it holds the
 multiprocessing.Queue read lock then, and dying with it blocks every other worker of the
 cluster for good (a property of multiprocessing, not of Phoenix); this run does not test that.
@@ -102,6 +103,22 @@ def children(pid):
     return [int(p) for p in text.split()]
 
 
+def recipes_of(worker):
+    """Pids of the recipes `worker` runs now: its descendants that lead a process group of
+    their own (a Python recipe is a child of the worker's zygote, esorex a child of the
+    worker; the zygote stays in the worker's group), zombies left out."""
+    found = []
+    for child in children(worker):
+        for pid in (child, *children(child)):
+            try:
+                state, _, group = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[:3]
+            except (OSError, ValueError):
+                continue
+            if state != "Z" and int(group) == pid:
+                found.append(pid)
+    return found
+
+
 def sentinel_children(cluster):
     """Pids of the processes the cluster's sentinel started: workers, monitor, pusher.
 
@@ -120,7 +137,7 @@ class Killer:
     The moments are drawn in [start, end] seconds from the first call of `tick`, and a mode
     for each among `modes`:
 
-    - "recipe": a worker whose forked recipe runs;
+    - "recipe": a worker whose recipe runs;
     - "claim": a worker that has claimed an AB but not yet started its recipe (a few ms);
     - "finish": a worker in the few milliseconds after its recipe ended, while it collects,
       moves and registers the products (killed after the move, it leaves an orphan product
@@ -200,7 +217,7 @@ class Killer:
 
     def _victim(self, mode):
         if mode == "recipe":
-            busy = [pid for pid in self.running() if children(pid)]
+            busy = [pid for pid in self.running() if recipes_of(pid)]
             return self.rng.choice(sorted(busy)) if busy else None
         if mode == "claim":
             return self._claimed_not_started()
@@ -219,7 +236,7 @@ class Killer:
         return self.targets - set(done.values_list("ab_name", flat=True))
 
     def _recipe_just_ended(self, only=None, within=2.0):
-        """A worker whose recipe child just ended (polling /proc every millisecond); only
+        """A worker whose recipe just ended (polling /proc every millisecond); only
         among workers running an AB named in `only` if given."""
         deadline = time.monotonic() + within
         had_child, refreshed = set(), 0.0
@@ -230,7 +247,7 @@ class Killer:
                               if only is None or name in only]  # fmt: skip
                 refreshed = time.monotonic()
             for pid in candidates:
-                if children(pid):
+                if recipes_of(pid):
                     had_child.add(pid)
                 elif pid in had_child:
                     return pid
@@ -265,7 +282,7 @@ class Killer:
             return False
         if mode == "claim":
             return (ab["status"] == AbStatus.RUNNING and (attempt is None or attempt.pid is None)
-                    and not children(pid))  # fmt: skip
+                    and not recipes_of(pid))  # fmt: skip
         if mode == "committed":
             return (ab["status"] == AbStatus.SUCCESS and attempt is not None
                     and attempt.status == AttemptStatus.SUCCESS
@@ -284,7 +301,7 @@ class Killer:
         filler = self._filler()
         only = (self._waiting_targets() or None) if self.double_fault else None
         busy = sorted(pid for pid, name in self.running().items()
-                      if children(pid) and (only is None or name in only))  # fmt: skip
+                      if recipes_of(pid) and (only is None or name in only))  # fmt: skip
         if not busy:
             return None
         pid = self.rng.choice(busy)
@@ -297,7 +314,7 @@ class Killer:
         except OSError:  # the attempt ended and removed its directory meanwhile
             return None
         self._ready_filler = None
-        if not children(pid):  # its recipe ended meanwhile: its clean-up may be under way
+        if not recipes_of(pid):  # its recipe ended meanwhile: its clean-up may be under way
             return None
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
@@ -333,7 +350,7 @@ class Killer:
         if not self._inside(mode, ab, attempt, pid=pid):  # it went on in between: let it go on
             os.kill(pid, signal.SIGCONT)
             return False
-        recipe_running = bool(children(pid))
+        recipe_running = bool(recipes_of(pid))
         moved = self._products_moved(ab)
         os.kill(pid, signal.SIGKILL)
         t = round(time.monotonic() - self.t0, 2)

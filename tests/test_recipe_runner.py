@@ -1,7 +1,7 @@
 """The recipe runner: a recipe runs in a process group of its own, apart from the worker; the
 worker learns of its end as soon as it ends, and a timeout or a cancel kills the whole group.
 
-Real processes only: the Python engine forks real recipe children (the diagnostic recipes of
+Real processes only: the Python engine's zygote forks real recipe children (the diagnostic recipes of
 processing/recipes/diagnostic.py), and a shell with a background job stands in for a recipe
 that starts processes of its own (as esorex may).
 """
@@ -9,13 +9,14 @@ that starts processes of its own (as esorex may).
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 from processing.engine import RecipeCall
 from processing.engine import runner
 from processing.engine.base import RecipeProcess
-from processing.engine.python import PythonEngine
+from processing.engine.python import PythonEngine, Zygote
 from processing.engine.runner import supervise
 
 
@@ -109,3 +110,72 @@ def test_a_recipe_that_ignores_sigterm_gets_sigkill_after_the_grace(tmp_path, mo
     outcome = supervise(RecipeProcess(popen.pid, popen=popen), call,
                         on_tick=lambda: "lost", tick_every=0.1)  # fmt: skip
     assert outcome.lost_lease and outcome.exit_status == -signal.SIGKILL
+
+
+def test_python_recipes_are_forked_by_one_zygote_per_worker_not_by_the_worker(tmp_path):
+    first = PythonEngine().start(recipe_call(tmp_path / "a", "phoenix_wait", "--seconds=0"))
+    second = PythonEngine().start(recipe_call(tmp_path / "b", "phoenix_wait", "--seconds=0"))
+    assert first.wait(60) == 0 and second.wait(60) == 0
+    zygote = Zygote.of_this_process().process.pid
+    third = PythonEngine().start(recipe_call(tmp_path / "c", "phoenix_wait", "--seconds=30"))
+    assert parent_of(third.pid) == zygote != os.getpid()
+    assert "django" not in Path(f"/proc/{zygote}/cmdline").read_text()
+    third.kill_group()
+    assert third.wait(60) == -signal.SIGKILL
+
+
+def parent_of(pid):
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+    except FileNotFoundError:
+        return None
+
+
+WORKER = """
+import sys, time
+from pathlib import Path
+from processing.engine import RecipeCall
+from processing.engine.python import PythonEngine, Zygote
+root = Path(sys.argv[1])
+call = RecipeCall(recipe="phoenix_wait", sof=[], parameters=["--seconds=300"],
+                  work_dir=root / "work", log_path=root / "attempt-1.log")
+process = PythonEngine().start(call)
+print(process.pid, Zygote.of_this_process().process.pid, flush=True)
+if sys.argv[2] == "killed":
+    time.sleep(300)
+process.kill_group()
+process.wait(60)
+"""
+
+
+def run_worker(tmp_path, how):
+    worker = subprocess.Popen([sys.executable, "-c", WORKER, str(tmp_path), how],
+                              stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)  # fmt: skip
+    recipe, zygote = (int(pid) for pid in worker.stdout.readline().split())
+    return worker, recipe, zygote
+
+
+def test_a_killed_worker_takes_its_zygote_and_its_running_recipe_along(tmp_path):
+    worker, recipe, zygote = run_worker(tmp_path, "killed")
+    assert not ended(recipe) and not ended(zygote)
+    worker.kill()
+    worker.wait()
+    wait_for(lambda: ended(zygote) and ended(recipe))
+
+
+def test_a_worker_that_ends_waits_for_its_zygote(tmp_path):
+    worker, recipe, zygote = run_worker(tmp_path, "ends")
+    assert worker.wait(60) == 0
+    assert ended(recipe) and ended(zygote)  # no waiting: gone when the worker is
+
+
+def test_a_zygote_that_dies_fails_the_running_recipe_and_the_next_start_makes_a_new_one(tmp_path):
+    running = PythonEngine().start(recipe_call(tmp_path / "a", "phoenix_wait", "--seconds=300"))
+    old = Zygote.of_this_process().process.pid
+    os.kill(old, signal.SIGKILL)
+    assert running.wait(60) == -signal.SIGKILL
+    wait_for(lambda: ended(running.pid))  # PR_SET_PDEATHSIG: it died with its zygote
+    call = recipe_call(tmp_path / "b", "phoenix_wait", "--seconds=0")
+    outcome = supervise(PythonEngine().start(call), call)
+    assert outcome.ok, outcome.error
+    assert Zygote.of_this_process().process.pid != old

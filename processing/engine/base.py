@@ -127,13 +127,14 @@ def _prctl():
         return None
 
 
-#: looked up once in the worker, so that each recipe child only makes the call
+#: looked up once per process, so that each recipe child only makes the call
 _PRCTL = _prctl()
 
 
 def die_with_parent():
-    """In a recipe process: ask Linux to kill it when the worker that started it dies, so a
-    SIGKILLed worker leaves no orphan recipe running (the reaper re-queues the AB)."""
+    """In a recipe process or a zygote: ask Linux to kill it when its parent (the worker, or
+    the worker's zygote) dies, so a SIGKILLed worker leaves no orphan recipe running (the
+    reaper re-queues the AB)."""
     if _PRCTL is not None:
         _PRCTL(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 

@@ -1,24 +1,32 @@
-"""The python engine: runs a recipe of processing/recipes in a forked child.
+"""The python engine: runs a recipe of processing/recipes in a child of the worker's zygote.
 
-Forking starts a recipe in a few milliseconds (the worker has numpy and astropy loaded
-already; a new interpreter would import them again), while the child still is a
-process-group leader that a timeout or a cancel can kill without touching the worker. Its
-price is CPU: the kernel copies the page tables of a ~75 MB Django worker, which then takes
-a write fault on each page it touches again, and the child's exit tears down as much — about
-15 ms of CPU per AB on the development VM, the largest part of a short AB's orchestration
-(docs/BENCHMARKS.md). The child never touches the database: it reads the SOF,
-writes products into the work directory and its messages into the log, then leaves with
-os._exit so that no inherited connection or atexit handler of the worker runs.
+The child is forked by the zygote (processing/engine/zygote.py), a small interpreter with the
+recipes imported and nothing of Django, started by the worker on its first Python recipe and
+kept for the next ones: a start costs a message and a fork of that small process instead of a
+fork of the ~76 MB Django worker. The child is the leader of its own process group, which a
+timeout or a cancel kills from the worker as before, and never touches the database: it reads
+the SOF, writes products into the work directory and its messages into the log. Its parent is
+the zygote, so its exit status reaches the worker as a message from the zygote.
 """
 
-import logging
+import atexit
+import multiprocessing.util
 import os
+import select
+import signal
+import socket
+import subprocess
 import sys
-import traceback
+import time
+from pathlib import Path
 
-from processing.engine.base import RecipeEngine, RecipeProcess, die_with_parent
+from processing.engine import zygote as protocol
+from processing.engine.base import RecipeEngine, RecipeProcess
 
-LOG_FORMAT = "%(asctime)s [%(levelname)7s] %(name)s: %(message)s"
+#: the project root, for the zygote's `python -m processing.engine.zygote`
+ROOT = Path(__file__).resolve().parents[2]
+#: how long the zygote may take to import the recipes (numpy, astropy) on a loaded machine
+STARTUP_SECONDS = 120.0
 
 
 class PythonEngine(RecipeEngine):
@@ -40,55 +48,121 @@ class PythonEngine(RecipeEngine):
     def start(self, call):
         sof = call.write_sof()
         call.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log_fd = os.open(call.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:  # the child
-            _child(call, sof, log_fd)
-        os.close(log_fd)
-        try:
-            os.setpgid(pid, pid)  # also done by the child: whichever runs first
-        except (PermissionError, ProcessLookupError):
-            pass
-        return RecipeProcess(pid)
+        return Zygote.of_this_process().start(call, sof)
 
 
-def _child(call, sof, log_fd):
-    code = 2
-    try:
-        os.setpgid(0, 0)
-        die_with_parent()
-        os.dup2(log_fd, 1)
-        os.dup2(log_fd, 2)
-        os.closerange(3, os.sysconf("SC_OPEN_MAX"))  # the worker's sockets and pipes stay its own
-        # The worker's sys.stdout/stderr may be anything (a test's capture, a pipe); the
-        # recipe's print() and logging go to the log file descriptors.
-        sys.stdout = open(1, "w", buffering=1, closefd=False)
-        sys.stderr = open(2, "w", buffering=1, closefd=False)
-        os.chdir(call.work_dir)
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter(LOG_FORMAT))
-        root = logging.getLogger()
-        root.handlers[:] = [handler]
-        root.setLevel(logging.INFO)
-        from processing.recipes import RecipeError, run
+class ZygoteError(RuntimeError):
+    """The zygote could not be started or stopped answering."""
 
-        log = logging.getLogger("phoenix")
-        log.info("python recipe %s %s %s", call.recipe, " ".join(call.parameters), sof)
+
+class Zygote:
+    """The worker's end of its zygote. One per process (a forked process starts its own);
+    used by one thread at a time, as a django-q2 worker runs one task at a time."""
+
+    _current = None
+
+    @classmethod
+    def of_this_process(cls):
+        zygote = cls._current
+        if zygote is None or zygote.owner != os.getpid() or zygote.process.poll() is not None:
+            zygote = cls._current = cls()
+        return zygote
+
+    def __init__(self):
+        self.owner = os.getpid()
+        self.exits = {}  # pid → exit status, reported before anyone asked for it
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        path = os.environ.get("PYTHONPATH")
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), path]))}
+        with theirs:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "processing.engine.zygote", str(theirs.fileno()),
+                 str(self.owner)],
+                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, cwd=ROOT, env=env,
+            )  # fmt: skip
+        self.sock = ours
+        # At the worker's end, the zygote ends too and is waited for (not left to init):
+        # django-q2's workers are multiprocessing processes, which leave through
+        # multiprocessing's exit function, not atexit.
+        atexit.register(self.close)
+        multiprocessing.util.Finalize(None, self.close, exitpriority=0)
+        ready = self._next(STARTUP_SECONDS)
+        if not (ready or {}).get("ready"):
+            self.process.kill()
+            status = self.process.wait()
+            raise ZygoteError(
+                f"the recipe zygote (python -m processing.engine.zygote) ended with status "
+                f"{status} before it was ready; its error is in the worker's log"
+            )
+
+    def close(self):
+        """End the zygote: it leaves when its socket closes (a running child dies with it)."""
+        if self.owner != os.getpid():  # a forked copy of the object: the zygote is not ours
+            return
+        self.sock.close()
         try:
-            products = run(call.recipe, sof, call.parameters, call.work_dir)
-            log.info("%s: %d products", call.recipe, len(products or []))
-            code = 0
-        except RecipeError as exc:
-            log.error("%s: %s", call.recipe, exc)
-            code = 1
-    except BaseException:  # noqa: BLE001 — whatever happens, the child must not return
-        traceback.print_exc()
-        code = 2
-    finally:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def start(self, call, sof):
+        """Have the zygote fork `call`'s recipe; a ZygoteChild for it."""
+        request = {"recipe": call.recipe, "sof": str(sof), "parameters": list(call.parameters),
+                   "work_dir": str(call.work_dir), "log_path": str(call.log_path)}  # fmt: skip
         try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(code)
+            protocol.send(self.sock, request)
+        except OSError as exc:
+            raise ZygoteError(f"the recipe zygote is gone ({exc}); the next start makes a new one")
+        reply = self._next(STARTUP_SECONDS)
+        while reply and "exit" in reply:  # an earlier child's end, reported meanwhile
+            reply = self._next(STARTUP_SECONDS)
+        if not reply:
+            raise ZygoteError("the recipe zygote did not start the recipe (it ended, or did "
+                              f"not answer within {STARTUP_SECONDS:g} s)")
+        return ZygoteChild(reply["pid"], self)
+
+    def exit_status(self, pid, seconds):
+        """Exit status of child `pid` once the zygote reported it, waiting at most `seconds`;
+        None while it runs. If the zygote died, its children die with it: -SIGKILL."""
+        deadline = time.monotonic() + seconds
+        while pid not in self.exits:
+            message = self._next(max(0.0, deadline - time.monotonic()))
+            if message is False:
+                return None
+            if message is None:  # the zygote died: PR_SET_PDEATHSIG kills the child too
+                self.exits[pid] = -signal.SIGKILL
+        return self.exits.pop(pid)
+
+    def _next(self, seconds):
+        """The next message (an exit status also goes to self.exits); False when none came
+        within `seconds`, None when the zygote closed its end."""
+        ready, _, _ = select.select([self.sock], [], [], max(0.0, seconds))
+        if not ready:
+            return False
+        try:
+            message = protocol.receive(self.sock)
+        except OSError:
+            return None
+        if message is not None and "exit" in message:
+            self.exits[message["pid"]] = message["exit"]
+        return message
+
+
+class ZygoteChild(RecipeProcess):
+    """A recipe forked by the zygote: killed from here (its process group), waited for
+    through the zygote's messages."""
+
+    def __init__(self, pid, zygote):
+        self.pid = pid
+        self.popen = None
+        self.returncode = None
+        self._zygote = zygote
+
+    def poll(self):
+        return self.wait(0)
+
+    def wait(self, seconds):
+        if self.returncode is None:
+            self.returncode = self._zygote.exit_status(self.pid, seconds)
+        return self.returncode

@@ -24,6 +24,8 @@ from processing.choices import (
 from processing.models import AssociationBlock, Batch, Product
 from processing.queue import schedule
 
+DependsOn = AssociationBlock.depends_on.through
+
 #: QC job states in which an AB's batch has not ended
 QC_ACTIVE = ("queued", "running")
 
@@ -123,37 +125,64 @@ def launch(instance, scope, *, create=False, process=True, finish=False, categor
 
 
 def _take_into_batch(batch, abs_, result):
-    """Mark the ABs and the unfinished ABs they depend on pending in `batch`."""
-    chosen, seen = [], set()
+    """Mark the ABs and the unfinished ABs they depend on pending in `batch`.
+
+    Set-based: one query per level of the dependency graph to find the parents, one to lock
+    the startable ABs and one UPDATE to take them (a launch of a month takes its thousands
+    of ABs in a few statements, not a few per AB).
+    """
+    asked = {ab.pk for ab in abs_}
+    found = {ab.pk: ab for ab in abs_}
+    parents = {}  # AB id → ids of the ABs it depends on
+    frontier = list(found)
+    while frontier:
+        edges = [edge for part in schedule.chunks(frontier) for edge in
+                 DependsOn.objects.filter(from_associationblock_id__in=part)
+                 .values_list("from_associationblock_id", "to_associationblock_id")]  # fmt: skip
+        for child, parent in edges:
+            parents.setdefault(child, []).append(parent)
+        new = {parent for _, parent in edges} - set(found)
+        for part in schedule.chunks(new):
+            found.update((ab.pk, ab) for ab in AssociationBlock.objects.filter(pk__in=part))
+        # only unfinished parents join the launch; their own parents are looked at in turn
+        frontier = [pk for pk in new if found[pk].status != AbStatus.SUCCESS]
+    chosen = {}
     stack = list(abs_)
     while stack:
         ab = stack.pop()
-        if ab.pk in seen:
+        if ab.pk in chosen:
             continue
-        seen.add(ab.pk)
         why = why_not_startable(ab)
         if ab.batch_id and (ab.status in ACTIVE_STATES or ab.qc_status in QC_ACTIVE):
             result.other_batches.add(ab.batch_id)
         if why:
-            if ab in abs_:
+            if ab.pk in asked:
                 result.skipped.append((ab.ab_name, why))
+            chosen[ab.pk] = None  # seen, not taken
             continue
-        chosen.append(ab)
-        stack.extend(ab.depends_on.exclude(status=AbStatus.SUCCESS))
-    blocked = _blocked(chosen)
+        chosen[ab.pk] = ab
+        stack.extend(found[pk] for pk in parents.get(ab.pk, ())
+                     if found[pk].status != AbStatus.SUCCESS)  # fmt: skip
+    chosen = [ab for ab in chosen.values() if ab is not None]
+    blocked = _blocked(chosen, parents, found)
     for ab in chosen:
         if ab.pk in blocked:
             result.skipped.append((ab.ab_name, blocked[ab.pk]))
     ids = [ab.pk for ab in chosen if ab.pk not in blocked]
     with transaction.atomic():
-        for ab in chosen:
-            if ab.pk in blocked:
-                continue
-            if AssociationBlock.objects.filter(pk=ab.pk, status__in=STARTABLE).update(
+        # locked, so that a concurrent launch of an overlapping scope waits and then finds
+        # them pending (SQLite: the IMMEDIATE transaction already holds the write lock)
+        taken = []
+        for part in schedule.chunks(ids):
+            taken += AssociationBlock.objects.select_for_update().filter(
+                pk__in=part, status__in=STARTABLE).order_by("pk").values_list("pk", flat=True)  # fmt: skip
+        for part in schedule.chunks(taken):
+            AssociationBlock.objects.filter(pk__in=part).update(
                 status=AbStatus.PENDING, batch=batch, cancel_requested=False, error="",
                 queued_at=None, started_at=None, finished_at=None,
-            ):  # fmt: skip
-                result.pending.append(ab.ab_name)
+            )  # fmt: skip
+    taken = set(taken)
+    result.pending += [ab.ab_name for ab in chosen if ab.pk in taken]
     return ids
 
 
@@ -168,8 +197,9 @@ def why_not_startable(ab):
     return ""
 
 
-def _blocked(chosen):
-    """ABs among `chosen` that depend on an AB that can neither run nor has succeeded."""
+def _blocked(chosen, parents, found):
+    """ABs among `chosen` that depend on an AB that can neither run nor has succeeded
+    (`parents` and `found` as _take_into_batch gathered them)."""
     ids = {ab.pk for ab in chosen}
     blocked = {}
     changed = True
@@ -178,7 +208,7 @@ def _blocked(chosen):
         for ab in chosen:
             if ab.pk in blocked:
                 continue
-            for parent in ab.depends_on.all():
+            for parent in (found[pk] for pk in parents.get(ab.pk, ())):
                 ok = parent.status == AbStatus.SUCCESS or parent.status in ACTIVE_STATES or (
                     parent.pk in ids and parent.pk not in blocked)
                 if not ok:

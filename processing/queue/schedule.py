@@ -74,14 +74,27 @@ def release_ready(batch_ids=None, ab_ids=None):
            if not (category == AbCategory.SCIENCE and batch in waiting_for_calib)]  # fmt: skip
     queued = []
     with transaction.atomic():
+        # Locked, then taken in one UPDATE: a concurrent release (another worker's success)
+        # waits for this commit and then finds them queued, so no AB is queued twice.
+        # SQLite's IMMEDIATE transaction holds the database's write lock already.
+        for part in chunks(ids):
+            queued += AssociationBlock.objects.select_for_update().filter(
+                pk__in=part, status=AbStatus.PENDING).order_by("pk").values_list("pk", flat=True)  # fmt: skip
         now = timezone.now()
-        for pk in ids:  # one conditional UPDATE each: a concurrent release cannot double-queue
-            if AssociationBlock.objects.filter(pk=pk, status=AbStatus.PENDING).update(
-                status=AbStatus.QUEUED, queued_at=now
-            ):
-                queued.append(pk)
+        for part in chunks(queued):
+            AssociationBlock.objects.filter(pk__in=part).update(status=AbStatus.QUEUED,
+                                                                queued_at=now)  # fmt: skip
         enqueue(queued)
     return queued
+
+
+#: ids per `pk__in` list: well below SQLite's limit of host parameters in one statement
+CHUNK = 5000
+
+
+def chunks(ids):
+    ids = list(ids)
+    return [ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK)]
 
 
 def _batches_with_calib_part_running(batch_ids):

@@ -3,7 +3,8 @@
 Each recipe takes the same SOF tags and esorex-style parameters as the ESO recipe of the same
 name and writes products with the same PRO.CATG, provenance (PRO.REC1.RAWi/CALi) and QC
 keywords, so rules, association and QC do not care which engine ran. The python engine
-(processing/engine/python.py) calls `run` in a forked child whose stdout/stderr is the log.
+(processing/engine/python.py) calls `run` in a child forked by the worker's zygote
+(processing/engine/zygote.py), whose stdout/stderr is the log.
 
 A recipe is a function (frames, options, output_dir, log) → list of product paths, where
 frames are SofEntry (path, tag), options maps parameter names (without `--`) to text values,
