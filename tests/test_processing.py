@@ -18,6 +18,7 @@ from django.utils import timezone
 from processing.abs.scope import Scope
 from processing.choices import AbCategory, AbStatus, AttemptStatus, BatchStatus, Completeness
 from processing.data_pool import import_headers
+from processing.engine.python import Zygote
 from processing.models import AbAttempt, AssociationBlock, Batch, Instance, Product
 from processing.queue import actions
 from processing.queue.attempt import process_ab, sof_copy
@@ -157,6 +158,20 @@ def test_a_duplicate_delivery_does_nothing(naco):
     assert "nothing to do" in second
     assert AbAttempt.objects.filter(ab=ab).count() == 1
     assert Product.objects.filter(ab=ab).count() == len(set(ab.products.values_list("name", flat=True)))
+
+
+@pytest.mark.parametrize("naco", ["python"], indirect=True)
+def test_the_zygote_starts_before_the_claim_not_on_the_lease(naco):
+    """Its start (numpy, astropy imported) takes seconds on a loaded machine, while nothing
+    renews the lease yet: a short lease expired under it (CI, tests/test_fault.py)."""
+    old = Zygote._current
+    if old is not None:
+        old.close()
+    Zygote._current = None
+    ab = launched(actions.launch(naco, MONTH, process=True)).filter(status=AbStatus.QUEUED).first()
+    assert "success" in process_ab(ab.pk)
+    attempt = AbAttempt.objects.get(ab=ab)
+    assert Zygote._current.ready_at <= attempt.started_at.timestamp()
 
 
 def test_launching_twice_processes_nothing_twice(naco):

@@ -10,6 +10,7 @@ the zygote, so its exit status reaches the worker as a message from the zygote.
 """
 
 import atexit
+import logging
 import multiprocessing.util
 import os
 import select
@@ -22,6 +23,8 @@ from pathlib import Path
 
 from processing.engine import zygote as protocol
 from processing.engine.base import RecipeEngine, RecipeProcess
+
+log = logging.getLogger(__name__)
 
 #: the project root, for the zygote's `python -m processing.engine.zygote`
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,6 +47,11 @@ class PythonEngine(RecipeEngine):
             f"no Python recipe named {recipe!r} (the Python recipes are "
             f"{', '.join(sorted(RECIPES))}); use the esorex engine for it"
         )
+
+    def prepare(self):
+        """Start this worker's zygote if it has none (importing numpy and astropy takes
+        seconds on a loaded machine: longer than a short lease)."""
+        Zygote.of_this_process()
 
     def start(self, call):
         sof = call.write_sof()
@@ -86,6 +94,7 @@ class Zygote:
         # multiprocessing's exit function, not atexit.
         atexit.register(self.close)
         multiprocessing.util.Finalize(None, self.close, exitpriority=0)
+        began = time.time()
         ready = self._next(STARTUP_SECONDS)
         if not (ready or {}).get("ready"):
             self.process.kill()
@@ -94,6 +103,9 @@ class Zygote:
                 f"the recipe zygote (python -m processing.engine.zygote) ended with status "
                 f"{status} before it was ready; its error is in the worker's log"
             )
+        self.ready_at = time.time()
+        log.info("recipe zygote %s of worker %s ready in %.1f s", self.process.pid, self.owner,
+                 self.ready_at - began)  # fmt: skip
 
     def close(self):
         """End the zygote: it leaves when its socket closes (a running child dies with it)."""

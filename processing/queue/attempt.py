@@ -110,6 +110,7 @@ def process_ab(ab_id):
               .get(pk=ab_id, status=AbStatus.QUEUED, cancel_requested=False))  # fmt: skip
     except AssociationBlock.DoesNotExist:
         return NOTHING_TO_DO.format(ab_id)
+    _prepare_engine(ab)
     # The claim and its attempt row commit together: a worker killed in between must not
     # leave an attempt that the reaper cannot mark lost (tests/test_fault.py, "claim" kills).
     with transaction.atomic():
@@ -130,6 +131,15 @@ def process_ab(ab_id):
         log.exception("AB %s attempt %s", ab.ab_name, attempt.number)
         outcome = RecipeOutcome(exit_status=None, error=f"{type(exc).__name__}: {exc}")
     return _finish(ab, attempt, token, outcome)
+
+
+def _prepare_engine(ab):
+    """The engine's slow set-up (the python engine's zygote start) before the claim, not on
+    the lease: the heartbeat starts only with the recipe."""
+    try:
+        engine_for(ab.instance.engine, ab.recipe).prepare()
+    except Exception:  # _run meets the same trouble inside the attempt: the AB fails, visibly
+        log.exception("AB %s: preparing its recipe engine", ab.ab_name)
 
 
 def _run(ab, attempt, token):
