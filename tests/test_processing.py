@@ -8,11 +8,16 @@ with Phoenix and, where installed (always on CI), the ESO ones through esorex.
 
 import os
 import shutil
+import threading
+from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django_q.conf import Conf
+from django_q.models import OrmQ
 from django.utils import timezone
 
 from processing.abs.scope import Scope
@@ -23,6 +28,7 @@ from processing.models import AbAttempt, AssociationBlock, Batch, Instance, Prod
 from processing.queue import actions
 from processing.queue.attempt import process_ab, sof_copy
 from processing.queue.reaper import reap
+from processing.queue.schedule import PROCESS_AB_TASK
 from processing.simulation import simulate_nights
 
 FIRST_NIGHT = date(2009, 6, 15)
@@ -182,6 +188,52 @@ def test_launching_twice_processes_nothing_twice(naco):
     assert len(again.skipped) == len(first.pending) + len(first.skipped)
     assert Batch.objects.get(pk=again.batch.pk).status == BatchStatus.FINISHED
     assert not AbAttempt.objects.filter(number__gt=1).exists()
+
+
+@pytest.mark.parametrize("naco", ["python"], indirect=True)
+def test_two_launches_of_overlapping_scopes_at_once_take_each_ab_once(naco, transactional_db,
+                                                                      monkeypatch):
+    """The month and its night launched at the same moment, both having read their ABs as
+    startable before either takes them: the lock-then-UPDATE of the launch gives every AB to
+    one batch and hands it to django-q2 once."""
+    both_read = threading.Barrier(2, timeout=60)
+    blocked = actions._blocked
+
+    def read_then_wait(*args):  # both launches have read the graph before either takes an AB
+        found = blocked(*args)
+        both_read.wait()
+        return found
+
+    monkeypatch.setattr(actions, "_blocked", read_then_wait)
+    results, errors = [], []
+
+    def launch(scope):
+        try:
+            results.append(actions.launch(naco, scope, process=True, actor_name="race"))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=launch, args=(scope,))
+               for scope in (MONTH, Scope.for_date(FIRST_NIGHT.isoformat()))]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    taken = [set(result.pending) for result in results]
+    assert taken[0].isdisjoint(taken[1]), taken[0] & taken[1]
+    startable = AssociationBlock.objects.filter(instance=naco).exclude(
+        completeness=Completeness.INCOMPLETE)  # fmt: skip
+    assert taken[0] | taken[1] == set(startable.values_list("ab_name", flat=True))
+    for result, names in zip(results, taken):
+        assert set(startable.filter(batch=result.batch).values_list("ab_name", flat=True)) == names
+    tasks = Counter(task.task["args"][0] for task in OrmQ.objects.filter(key=Conf.CLUSTER_NAME)
+                    if task.task["func"] == PROCESS_AB_TASK)  # fmt: skip
+    queued = AssociationBlock.objects.filter(status=AbStatus.QUEUED).values_list("pk", flat=True)
+    assert tasks == Counter(queued), "each queued AB is handed to django-q2 exactly once"
+    assert queued
 
 
 def test_incomplete_abs_are_not_processed_and_say_why(naco):
