@@ -65,6 +65,10 @@ def env_path(name, default, base):
     return path
 
 
+#: seconds a database connection is kept for the next request or task (SQLite and PostgreSQL)
+CONN_MAX_AGE = 60
+
+
 def env_database(name, default_sqlite_path):
     """Parse DATABASE_URL into a Django DATABASES entry.
 
@@ -91,7 +95,7 @@ def env_database(name, default_sqlite_path):
             "use postgres://user@host:port/name or sqlite:////absolute/path"
         )
     try:
-        config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        config = dj_database_url.parse(url, conn_max_age=CONN_MAX_AGE, conn_health_checks=True)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name}: cannot parse {url!r}: {exc}") from None
     if not config.get("NAME"):
@@ -112,6 +116,10 @@ def sqlite_database(path):
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": path,
+        # Kept between requests and tasks, as on PostgreSQL: django-q2's pusher, monitor and
+        # workers close their connection around every task, and a new SQLite connection costs
+        # its PRAGMAs (WAL) — a third of the cluster's CPU per AB (docs/BENCHMARKS.md).
+        "CONN_MAX_AGE": CONN_MAX_AGE,
         "OPTIONS": {
             "timeout": 30,
             "transaction_mode": "IMMEDIATE",

@@ -31,11 +31,11 @@ from tests.cluster import Cluster, cluster_env, wait_until
 from tests.processed import load_instance
 
 NIGHT = date(2009, 6, 15)
-#: statements of a successful attempt at an AB without inputs, products or dependants, not
-#: the last of its batch: read the AB; claim it and insert the attempt; read inputs and
-#: calibrations; record the recipe's pid; then the outcome (AB, stale products, attempt,
-#: dependants, whether the batch ended) and the end of the clean-up
-NOOP_STATEMENTS = 12
+#: statements of a successful first attempt at an AB without inputs, products or dependants,
+#: not the last of its batch: read the AB; claim it and insert the attempt; read inputs and
+#: calibrations; then the outcome (AB, attempt with its pid and the clean-up done), its
+#: dependants and whether the batch ended
+NOOP_STATEMENTS = 9
 
 
 DATA = {"SELECT", "INSERT", "UPDATE", "DELETE"}

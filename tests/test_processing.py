@@ -95,6 +95,12 @@ def test_a_month_is_processed_in_dependency_order(naco):
             last_calib = max(position[c.pk] for c in batch_abs.filter(category=AbCategory.CALIB))
             assert position[ab.pk] > last_calib
     assert Batch.objects.get(pk=result.batch.pk).status == BatchStatus.FINISHED
+    # each attempt records the engine that ran it, the recipe's process and a clean work dir
+    attempts = AbAttempt.objects.filter(ab__batch=result.batch)
+    assert set(attempts.values_list("engine", "status", "work_dir_removed")) == {
+        (naco.engine, AttemptStatus.SUCCESS, True)}  # fmt: skip
+    assert not attempts.filter(pid__isnull=True).exists()
+    assert not [a.work_dir for a in attempts if Path(a.work_dir).exists()]
 
 
 def test_products_have_the_expected_categories_and_masters_feed_the_science(naco):
