@@ -32,10 +32,10 @@ from tests.processed import load_instance
 
 NIGHT = date(2009, 6, 15)
 #: statements of a successful first attempt at an AB without inputs, products or dependants,
-#: not the last of its batch: read the AB; claim it and insert the attempt; read inputs and
-#: calibrations; then the outcome (AB, attempt with its pid and the clean-up done), its
-#: dependants and whether the batch ended
-NOOP_STATEMENTS = 9
+#: not the last of its batch: read the AB; claim it and insert the attempt (with the engine
+#: that will run it); read inputs and calibrations; record the recipe's pid; then the outcome
+#: (AB, attempt), dependants, whether the batch ended, and the end of the clean-up
+NOOP_STATEMENTS = 11
 
 
 DATA = {"SELECT", "INSERT", "UPDATE", "DELETE"}

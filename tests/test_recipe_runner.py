@@ -124,6 +124,21 @@ def test_python_recipes_are_forked_by_one_zygote_per_worker_not_by_the_worker(tm
     assert third.wait(60) == -signal.SIGKILL
 
 
+def test_the_zygote_imports_a_recipes_module_when_first_asked_and_survives_a_bad_name():
+    old = Zygote._current
+    if old is not None:
+        old.close()
+    Zygote._current = None
+    zygote = Zygote.of_this_process()
+    maps = Path(f"/proc/{zygote.process.pid}/maps")
+    assert zygote.load("phoenix_noop") == ""
+    assert "/astropy/" not in maps.read_text(), "a no-op recipe needs no astropy"
+    assert zygote.load("naco_img_dark") == ""
+    assert "/astropy/" in maps.read_text(), "the NACO recipes' children inherit astropy"
+    assert "no Python recipe named 'naco_img_nothing'" in zygote.load("naco_img_nothing")
+    assert zygote.load("phoenix_wait") == "" and Zygote.of_this_process() is zygote
+
+
 def parent_of(pid):
     try:
         return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])

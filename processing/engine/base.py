@@ -152,9 +152,10 @@ class RecipeEngine:
         """(True, "") or (False, why): whether this engine can run `recipe`."""
         raise NotImplementedError
 
-    def prepare(self):
-        """Do the slow set-up of a start ahead of it: called before the AB is claimed, so
-        that set-up does not run on the attempt's lease (which no heartbeat renews yet)."""
+    def prepare(self, recipe):
+        """Do the slow set-up of starting `recipe` ahead of it: called before the AB is
+        claimed, so that set-up does not run on the attempt's lease (which no heartbeat
+        renews yet)."""
 
     def start(self, call):
         """Start `call` (its SOF written) and return a RecipeProcess."""

@@ -1,8 +1,8 @@
 """The python engine: runs a recipe of processing/recipes in a child of the worker's zygote.
 
 The child is forked by the zygote (processing/engine/zygote.py), a small interpreter with the
-recipes imported and nothing of Django, started by the worker on its first Python recipe and
-kept for the next ones: a start costs a message and a fork of that small process instead of a
+recipes' modules imported and nothing of Django, started by the worker on its first Python
+recipe and kept for the next ones: a start costs a message and a fork of that small process instead of a
 fork of the ~76 MB Django worker. The child is the leader of its own process group, which a
 timeout or a cancel kills from the worker as before, and never touches the database: it reads
 the SOF, writes products into the work directory and its messages into the log. Its parent is
@@ -48,10 +48,12 @@ class PythonEngine(RecipeEngine):
             f"{', '.join(sorted(RECIPES))}); use the esorex engine for it"
         )
 
-    def prepare(self):
-        """Start this worker's zygote if it has none (importing numpy and astropy takes
-        seconds on a loaded machine: longer than a short lease)."""
-        Zygote.of_this_process()
+    def prepare(self, recipe):
+        """Start this worker's zygote if it has none and have it import `recipe`'s module
+        (numpy and astropy take seconds on a loaded machine: longer than a short lease)."""
+        error = Zygote.of_this_process().load(recipe)
+        if error:
+            raise ZygoteError(f"the recipe zygote could not import {recipe}: {error}")
 
     def start(self, call):
         sof = call.write_sof()
@@ -118,21 +120,30 @@ class Zygote:
             self.process.kill()
             self.process.wait()
 
+    def load(self, recipe):
+        """Have the zygote import `recipe`'s module; "" or why it could not."""
+        return self._ask({"load": recipe}, "loaded", "load the recipe")["error"]
+
     def start(self, call, sof):
         """Have the zygote fork `call`'s recipe; a ZygoteChild for it."""
         request = {"recipe": call.recipe, "sof": str(sof), "parameters": list(call.parameters),
                    "work_dir": str(call.work_dir), "log_path": str(call.log_path)}  # fmt: skip
+        return ZygoteChild(self._ask(request, "pid", "start the recipe")["pid"], self)
+
+    def _ask(self, request, answer, what):
+        """Send `request`; the zygote's reply, the first message holding `answer` (an
+        earlier child's end, reported meanwhile, goes to self.exits)."""
         try:
             protocol.send(self.sock, request)
         except OSError as exc:
             raise ZygoteError(f"the recipe zygote is gone ({exc}); the next start makes a new one")
         reply = self._next(STARTUP_SECONDS)
-        while reply and "exit" in reply:  # an earlier child's end, reported meanwhile
+        while reply and (answer not in reply or "exit" in reply):
             reply = self._next(STARTUP_SECONDS)
         if not reply:
-            raise ZygoteError("the recipe zygote did not start the recipe (it ended, or did "
-                              f"not answer within {STARTUP_SECONDS:g} s)")
-        return ZygoteChild(reply["pid"], self)
+            raise ZygoteError(f"the recipe zygote did not {what} (it ended, or did not answer "
+                              f"within {STARTUP_SECONDS:g} s)")
+        return reply
 
     def exit_status(self, pid, seconds):
         """Exit status of child `pid` once the zygote reported it, waiting at most `seconds`;

@@ -5,9 +5,11 @@ timeout or a cancel kills without touching the worker — and forking is how it 
 few milliseconds with numpy, astropy and the recipes already imported. Forked from the
 worker, each child would cost the kernel the page tables of a ~76 MB Django process and the
 worker its copy-on-write faults afterwards (docs/BENCHMARKS.md, "Where an AB's CPU goes").
-So each worker starts, on its first Python recipe, this zygote: a fresh interpreter that
-imports the recipes and nothing of Django (no database connection, no settings), and forks
-the recipe children on request.
+So each worker starts, on its first Python recipe, this zygote: a fresh interpreter with
+nothing of Django (no database connection, no settings) that forks the recipe children on
+request. It imports a recipe's module (numpy and astropy for the NACO
+ones) when first asked for that recipe, before forking: the children inherit it, and a zygote
+holds only what its worker's recipes use — each fork costs in proportion to that.
 
 Why not multiprocessing's "forkserver": django-q2's workers are daemonic multiprocessing
 processes, which multiprocessing does not allow to have children, and its forkserver pickles
@@ -15,7 +17,9 @@ the process object and re-runs the parent's main module in every child.
 
 Protocol, over a SOCK_SEQPACKET socket pair (one JSON message per packet):
 
-    zygote → worker   {"ready": true}                        once, after the imports
+    zygote → worker   {"ready": true}                        once, when it listens
+    worker → zygote   {"load": RECIPE}                       import the recipe's module now
+    zygote → worker   {"loaded": RECIPE, "error": TEXT}      done ("" or the traceback)
     worker → zygote   {"recipe", "sof", "parameters", "work_dir", "log_path"}
     zygote → worker   {"pid": N}                             the child started, its own group
     zygote → worker   {"pid": N, "exit": code}              it ended (negative: signal)
@@ -73,6 +77,10 @@ def serve(sock):
             request = receive(sock)
             if request is None:
                 return
+            if "load" in request:
+                send(sock, {"loaded": request["load"], "error": _load(request["load"])})
+                continue
+            _load(request["recipe"])  # an error shows again in the child, in the AB's log
             pid = _fork(request)
             send(sock, {"pid": pid})
             try:
@@ -85,6 +93,23 @@ def serve(sock):
         for pid in list(polled):
             if _reap(sock, pid, os.WNOHANG):
                 polled.discard(pid)
+
+
+def _load(recipe):
+    """Import `recipe`'s module here, once; "" or the traceback of the failed import."""
+    from processing.recipes import RecipeError, recipe_function
+
+    modules = len(sys.modules)
+    try:
+        recipe_function(recipe)
+    except RecipeError as exc:
+        return str(exc)
+    except Exception:  # noqa: BLE001 — a broken recipe module must not end the zygote
+        return traceback.format_exc()
+    finally:
+        if len(sys.modules) != modules:
+            gc.freeze()  # the children need not touch (copy) what the import made
+    return ""
 
 
 def _reap(sock, pid, flags):
@@ -159,7 +184,7 @@ def main(argv):
     if os.getppid() != worker:  # the worker died before the request to die with it
         return 1
     sock = socket.socket(fileno=fd)
-    import processing.recipes  # noqa: F401 — numpy, astropy and the recipes, once for all
+    import processing.recipes  # noqa: F401 — the registry; a recipe's module when first asked
 
     gc.freeze()  # the children need not touch (copy) what the imports made
     send(sock, {"ready": True})

@@ -120,8 +120,8 @@ def process_ab(ab_id):
         host, worker = worker_identity()
         now = timezone.now()
         attempt = AbAttempt.objects.create(
-            ab=ab, number=ab.attempts, token=token, engine=engine.name if engine else "",
-            host=host,
+            ab=ab, number=ab.attempts, token=token, host=host,
+            engine=engine.name if engine else ab.instance.engine,
             worker=worker, started_at=now, heartbeat_at=now,
             work_dir=str(layout.work_dir(ab.ab_name, ab.attempts)),
             log_path=str(layout.attempt_log(ab.pseudo_date, ab.ab_name, ab.attempts)),
@@ -136,12 +136,12 @@ def process_ab(ab_id):
 
 def _prepare_engine(ab):
     """The engine that will run the AB's recipe, its slow set-up (the python engine's zygote
-    start) done before the claim, not on the lease: the heartbeat starts only with the
-    recipe. None if that failed: _run meets the trouble again inside the attempt, and the AB
-    fails with its reason."""
+    start, the recipe's imports) done before the claim, not on the lease: the heartbeat
+    starts only with the recipe. None if that failed: _run meets the trouble again inside
+    the attempt, and the AB fails with its reason."""
     try:
         engine = engine_for(ab.instance.engine, ab.recipe)
-        engine.prepare()
+        engine.prepare(ab.recipe)
     except Exception:
         log.exception("AB %s: preparing its recipe engine", ab.ab_name)
         return None
@@ -164,12 +164,12 @@ def _run(ab, attempt, token, engine):
     call = RecipeCall(recipe=ab.recipe, sof=sof, parameters=list(ab.parameters or []),
                       work_dir=work, log_path=Path(attempt.log_path),
                       timeout=_timeout(ab))  # fmt: skip
-    attempt.engine = engine.name
     process = engine.start(call)
-    # recorded with the first heartbeat and at the end (not in a statement of its own: most
-    # recipes of a short AB end before the first heartbeat)
-    attempt.pid = process.pid
     shutil.copyfile(call.sof_path, sof_copy(attempt))  # what exactly ran, after the cleanup
+    changed = {"pid": process.pid}
+    if attempt.engine != engine.name:  # the prepared engine failed; this one says why
+        changed["engine"] = engine.name
+    AbAttempt.objects.filter(pk=attempt.pk).update(**changed)
 
     def on_tick():
         now = timezone.now()
@@ -177,8 +177,7 @@ def _run(ab, attempt, token, engine):
             lease_expires_at=lease_until()
         )
         if renewed:
-            AbAttempt.objects.filter(pk=attempt.pk).update(heartbeat_at=now, pid=attempt.pid,
-                                                           engine=attempt.engine)  # fmt: skip
+            AbAttempt.objects.filter(pk=attempt.pk).update(heartbeat_at=now)
             return None
         return "cancel" if holds_lease(ab.pk, token).exists() else "lost"
 
@@ -219,19 +218,13 @@ def _finish(ab, attempt, token, outcome):
 def _close_attempt(attempt, status, outcome, **extra):
     AbAttempt.objects.filter(pk=attempt.pk).update(
         status=status, finished_at=timezone.now(), exit_status=outcome.exit_status,
-        error=outcome.error, pid=attempt.pid, engine=attempt.engine, **extra,
+        error=outcome.error, **extra,
     )  # fmt: skip
 
 
 def _succeed(ab, attempt, token, outcome):
     destination = layout.product_dir(ab.category, ab.pseudo_date, ab.ab_name, attempt.number)
     moved = _move_products(outcome.products, destination)
-    # The work directory goes now (its products moved out): a worker that dies before the
-    # commit leaves a lost attempt, which needs it no more than a superseded one. With no
-    # other attempt's product directory to clear, the clean-up is then complete with the
-    # commit; otherwise it ends after it (work_dir_removed), or the reaper ends it.
-    shutil.rmtree(attempt.work_dir, ignore_errors=True)
-    cleaned = not _other_attempts_dirs(destination)
     with transaction.atomic():
         done = holds_lease(ab.pk, token).update(
             status=AbStatus.SUCCESS, finished_at=timezone.now(), exec_seconds=outcome.seconds,
@@ -246,7 +239,7 @@ def _succeed(ab, attempt, token, outcome):
             if attempt.number > 1:  # products of an earlier attempt, not certified (moved)
                 Product.objects.filter(ab=ab, state__in=("virtual", "rejected")).delete()
             Product.objects.bulk_create([_product_row(ab, product) for product in moved])
-            _close_attempt(attempt, AttemptStatus.SUCCESS, outcome, work_dir_removed=cleaned)
+            _close_attempt(attempt, AttemptStatus.SUCCESS, outcome)
             if moved:
                 schedule.send(lambda: enqueue_qc(ab.pk))
     if not done:
@@ -256,11 +249,11 @@ def _succeed(ab, attempt, token, outcome):
     # After the commit, not inside it: see schedule.release_after_success.
     schedule.release_after_success(ab)
     schedule.finish_batches([ab.batch_id])
-    if not cleaned:
-        # work_dir_removed marks the end of this clean-up: for a worker that dies before it,
-        # the reaper finishes the clean-up (reaper._finish_cleanups).
-        _remove_other_attempts_products(ab, destination)
-        AbAttempt.objects.filter(pk=attempt.pk).update(work_dir_removed=True)
+    # work_dir_removed marks the end of this clean-up: for a worker that dies before it, the
+    # reaper finishes the clean-up (reaper._finish_cleanups).
+    shutil.rmtree(attempt.work_dir, ignore_errors=True)
+    _remove_other_attempts_products(ab, destination)
+    AbAttempt.objects.filter(pk=attempt.pk).update(work_dir_removed=True)
     return f"{ab.ab_name}: success ({len(moved)} products, {outcome.seconds:.1f} s)"
 
 
@@ -312,16 +305,11 @@ def _product_row(ab, product):
     )  # fmt: skip
 
 
-def _other_attempts_dirs(destination):
-    """The product directories of the AB's other attempts (beside `destination`)."""
-    parent = destination.parent
-    return [d for d in parent.iterdir() if d != destination] if parent.is_dir() else []
-
-
 def _remove_other_attempts_products(ab, destination):
     """Product directories of earlier or lost attempts of this AB that no product row uses
     any more (replaced by this success, or left by a worker that died before registering)."""
-    others = _other_attempts_dirs(destination)
+    parent = destination.parent
+    others = [d for d in parent.iterdir() if d != destination] if parent.is_dir() else []
     if not others:  # the usual first attempt: no need to ask the database
         return
     used = {Path(p).parent for p in Product.objects.filter(ab=ab).order_by()

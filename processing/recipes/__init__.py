@@ -9,17 +9,23 @@ keywords, so rules, association and QC do not care which engine ran. The python 
 A recipe is a function (frames, options, output_dir, log) → list of product paths, where
 frames are SofEntry (path, tag), options maps parameter names (without `--`) to text values,
 and log is a logging.Logger. It raises RecipeError with a message an operator understands.
+
+RECIPES names each recipe's module and function; the module is imported when the recipe is
+first wanted (`recipe_function`). The zygote imports it before forking the recipe's first
+child, so later children inherit it: a zygote carries the libraries of the recipes its
+worker runs (astropy for the NACO ones), no more, and a recipe module that fails to import
+fails that recipe's ABs (the traceback in their logs), not every Python recipe.
 """
 
+import importlib
 import logging
 from pathlib import Path
 
 from processing.engine.base import SofEntry
-from processing.recipes.diagnostic import phoenix_wait
 from processing.recipes.errors import RecipeError
-from processing.recipes.naco import naco_img_dark, naco_img_jitter, naco_img_twflat
 
-__all__ = ["RECIPES", "RecipeError", "parse_parameters", "phoenix_noop", "read_sof", "run"]
+__all__ = ["RECIPES", "RecipeError", "parse_parameters", "phoenix_noop", "read_sof",
+           "recipe_function", "run"]  # fmt: skip
 
 
 def read_sof(path):
@@ -53,22 +59,31 @@ def phoenix_noop(frames, options, output_dir, log):
     return []
 
 
+#: recipe name → "module:function"
 RECIPES = {
-    "phoenix_noop": phoenix_noop,
-    "phoenix_wait": phoenix_wait,
-    "naco_img_dark": naco_img_dark,
-    "naco_img_twflat": naco_img_twflat,
-    "naco_img_jitter": naco_img_jitter,
+    "phoenix_noop": "processing.recipes:phoenix_noop",
+    "phoenix_wait": "processing.recipes.diagnostic:phoenix_wait",
+    "naco_img_dark": "processing.recipes.naco:naco_img_dark",
+    "naco_img_twflat": "processing.recipes.naco:naco_img_twflat",
+    "naco_img_jitter": "processing.recipes.naco:naco_img_jitter",
 }
+
+
+def recipe_function(name):
+    """The function of recipe `name`, its module imported. RecipeError for an unknown name;
+    an import error of the module propagates (its traceback is what the operator needs)."""
+    target = RECIPES.get(name)
+    if target is None:
+        raise RecipeError(
+            f"no Python recipe named {name!r}; the Python recipes are {', '.join(sorted(RECIPES))}"
+        )
+    module, _, function = target.partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def run(name, sof_path, parameters, output_dir):
     """Run recipe `name` on the SOF; return the product paths. Raises RecipeError."""
-    recipe = RECIPES.get(name)
-    if recipe is None:
-        raise RecipeError(
-            f"no Python recipe named {name!r}; the Python recipes are {', '.join(sorted(RECIPES))}"
-        )
+    recipe = recipe_function(name)
     log = logging.getLogger(f"recipe.{name}")
     try:
         frames = read_sof(sof_path)

@@ -11,7 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
-from processing.recipes import RECIPES, RecipeError, run
+from processing.recipes import RECIPES, RecipeError, recipe_function, run
 
 LOG_FORMAT = "%(asctime)s [%(levelname)7s] %(name)s: %(message)s"
 
@@ -40,7 +40,7 @@ def main(argv=None):
     args = parser.parse_args(rest)
     if args.recipes:
         for name in sorted(RECIPES):
-            doc = (RECIPES[name].__doc__ or "").strip().splitlines()
+            doc = (recipe_function(name).__doc__ or "").strip().splitlines()
             print(f"  {name:<18}: {doc[0] if doc else ''}")
         return 0
     if not args.recipe or not args.sof:
