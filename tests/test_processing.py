@@ -289,17 +289,23 @@ def test_rerun_with_dependants_replaces_the_products(naco):
         actions.rerun_with_dependants(AssociationBlock.objects.get(pk=dark.pk))
 
 
+def taken_by_a_worker_that_dies(ab):
+    """Claim `ab` and record its attempt, as process_ab does before its recipe starts."""
+    from processing.queue.attempt import claim
+
+    token = claim(ab.pk)
+    ab.refresh_from_db()
+    AbAttempt.objects.create(ab=ab, number=ab.attempts, token=token, engine="python",
+                             host="h", worker="w", started_at=timezone.now(),
+                             heartbeat_at=timezone.now(), work_dir="/nonexistent",
+                             log_path="/nonexistent")  # fmt: skip
+
+
 def test_the_reaper_requeues_an_ab_whose_worker_died(naco, settings):
     settings.PHOENIX_MAX_ATTEMPTS = 2
     result = actions.launch(naco, MONTH, process=True)
     ab = launched(result).filter(status=AbStatus.QUEUED).first()
-    from processing.queue.attempt import claim
-
-    token = claim(ab.pk)  # a worker took it …
-    AbAttempt.objects.create(ab=ab, number=1, token=token, engine="python", host="h",
-                             worker="w", started_at=timezone.now(),
-                             heartbeat_at=timezone.now(), work_dir="/nonexistent",
-                             log_path="/nonexistent")  # fmt: skip
+    taken_by_a_worker_that_dies(ab)
     assert not reap().requeued, "a lease that has not expired is left alone"
     later = timezone.now() + timedelta(seconds=settings.PHOENIX_LEASE_SECONDS + 1)
     reaped = reap(now=later)  # … and died
@@ -312,10 +318,29 @@ def test_the_reaper_requeues_an_ab_whose_worker_died(naco, settings):
 
     other = launched(result).filter(status=AbStatus.QUEUED).first()
     for _ in range(2):
-        claim(other.pk)
+        taken_by_a_worker_that_dies(other)
         reap(now=timezone.now() + timedelta(seconds=settings.PHOENIX_LEASE_SECONDS + 1))
     other.refresh_from_db()
-    assert other.status == AbStatus.FAILED and "gave up after 2 attempts" in other.error
+    assert other.status == AbStatus.FAILED and "gave up after 2 attempts in batch" in other.error
+
+
+def test_the_attempt_cap_counts_the_attempts_of_this_launch_not_of_the_abs_life(naco, settings):
+    """An AB re-run as often as PHOENIX_MAX_ATTEMPTS is still retried once when its worker
+    dies in the next launch."""
+    settings.PHOENIX_MAX_ATTEMPTS = 2
+    result = actions.launch(naco, MONTH, process=True)
+    ab = launched(result).filter(status=AbStatus.QUEUED).first()
+    for _ in range(2):
+        drive()
+        ab.refresh_from_db()
+        actions.rerun_with_dependants(ab, actor_name="test")
+    ab.refresh_from_db()
+    assert ab.status == AbStatus.QUEUED and ab.attempts == 2
+    taken_by_a_worker_that_dies(ab)
+    reaped = reap(now=timezone.now() + timedelta(seconds=settings.PHOENIX_LEASE_SECONDS + 1))
+    ab.refresh_from_db()
+    assert reaped.requeued == [ab.ab_name] and ab.status == AbStatus.QUEUED, ab.error
+    assert ab.attempts == 3
 
 
 def test_the_reaper_clears_stale_work_directories(naco, settings, data_root):

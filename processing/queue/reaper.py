@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Subquery
 from django.utils import timezone
 from django_q.brokers import get_broker
 
@@ -96,15 +97,27 @@ def _resend_lost_tasks(now, result):
     result.resent += [name for _, name in abs_ + qc]
 
 
+def attempts_in_batch(ab):
+    """Attempts at `ab` since it joined its batch: PHOENIX_MAX_ATTEMPTS caps the retries of
+    one launch, not the attempts of the AB's life (an AB re-run twice starts afresh)."""
+    attempts = AbAttempt.objects.filter(ab_id=ab.pk)
+    if ab.batch_id is not None:
+        joined = Batch.objects.filter(pk=ab.batch_id).values("created_at")
+        attempts = attempts.filter(started_at__gte=Subquery(joined))
+    return attempts.count()
+
+
 def _take_back(ab, now, result):
     lost = (f"attempt {ab.attempts} lost: its worker {ab.worker} on {ab.host} stopped "
             f"renewing its lease")  # fmt: skip
-    give_up = ab.attempts >= settings.PHOENIX_MAX_ATTEMPTS
+    tries = attempts_in_batch(ab)
+    give_up = tries >= settings.PHOENIX_MAX_ATTEMPTS
     with transaction.atomic():
         changes = dict(lease_token="", lease_expires_at=None)
         if give_up:
             changes.update(status=AbStatus.FAILED, finished_at=now,
-                           error=f"{lost}; gave up after {ab.attempts} attempts "
+                           error=f"{lost}; gave up after {tries} attempts in batch "
+                                 f"#{ab.batch_id} "
                                  f"(PHOENIX_MAX_ATTEMPTS={settings.PHOENIX_MAX_ATTEMPTS})")  # fmt: skip
         else:
             changes.update(status=AbStatus.QUEUED, queued_at=now, error=f"{lost}; queued again")
