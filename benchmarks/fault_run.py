@@ -111,7 +111,8 @@ def recipes_of(worker):
     for child in children(worker):
         for pid in (child, *children(child)):
             try:
-                state, _, group = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[:3]
+                stat = Path(f"/proc/{pid}/stat").read_text()
+                state, _, group = stat.rpartition(")")[2].split()[:3]
             except (OSError, ValueError):
                 continue
             if state != "Z" and int(group) == pid:

@@ -166,8 +166,9 @@ Q_CLUSTER = {
     # monitor load every saved success to prune the oldest, in a locking transaction, so a
     # short list keeps each save cheap (benchmarks/bench_queue.py, docs/BENCHMARKS.md).
     "save_limit": 100,
-    # A new worker starts a new recipe zygote (~0.7 s of imports) at its first AB; Python
-    # recipes run in the zygote's children, so the worker itself grows little between recycles.
+    # A new worker starts a new recipe zygote at its first Python AB (~0.7 s to import the
+    # NACO recipes' numpy and astropy); the recipes run in the zygote's children, so the
+    # worker itself grows little between recycles.
     "recycle": 1000,
     "queue_limit": 8,
     "catch_up": False,

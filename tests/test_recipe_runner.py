@@ -135,6 +135,13 @@ def test_the_zygote_imports_a_recipes_module_when_first_asked_and_survives_a_bad
     assert "/astropy/" not in maps.read_text(), "a no-op recipe needs no astropy"
     assert zygote.load("naco_img_dark") == ""
     assert "/astropy/" in maps.read_text(), "the NACO recipes' children inherit astropy"
+    os.kill(zygote.process.pid, signal.SIGSTOP)  # a loaded recipe costs the zygote no message
+    try:
+        began = time.monotonic()
+        assert zygote.load("naco_img_dark") == ""
+        assert time.monotonic() - began < 1
+    finally:
+        os.kill(zygote.process.pid, signal.SIGCONT)
     assert "no Python recipe named 'naco_img_nothing'" in zygote.load("naco_img_nothing")
     assert zygote.load("phoenix_wait") == "" and Zygote.of_this_process() is zygote
 

@@ -3,8 +3,8 @@
 Two engines share one interface (base.RecipeEngine): esorex runs the ESO CPL pipelines as a
 subprocess, python runs the recipes shipped in processing/recipes in a child forked by the
 worker's zygote. Both start the recipe as the leader of its own process group, so a timeout
-or a cancel kills the whole tree, and both write products whose headers carry HIERARCH ESO PRO CATG, the
-PRO.REC1 provenance and the QC keywords; products.py collects them the same way.
+or a cancel kills the whole tree, and both write products whose headers carry HIERARCH ESO
+PRO CATG, the PRO.REC1 provenance and the QC keywords; products.py collects them the same way.
 """
 
 from processing.engine.base import (

@@ -2,8 +2,8 @@
 
 The child is forked by the zygote (processing/engine/zygote.py), a small interpreter with the
 recipes' modules imported and nothing of Django, started by the worker on its first Python
-recipe and kept for the next ones: a start costs a message and a fork of that small process instead of a
-fork of the ~76 MB Django worker. The child is the leader of its own process group, which a
+recipe and kept for the next ones: a start costs a message and a fork of that small process
+instead of a fork of the ~76 MB Django worker. The child is the leader of its own process group, which a
 timeout or a cancel kills from the worker as before, and never touches the database: it reads
 the SOF, writes products into the work directory and its messages into the log. Its parent is
 the zygote, so its exit status reaches the worker as a message from the zygote.
@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 #: the project root, for the zygote's `python -m processing.engine.zygote`
 ROOT = Path(__file__).resolve().parents[2]
-#: how long the zygote may take to import the recipes (numpy, astropy) on a loaded machine
+#: how long the zygote may take to start or to import a recipe's module (numpy, astropy) on a
+#: loaded machine
 STARTUP_SECONDS = 120.0
 
 
@@ -81,6 +82,7 @@ class Zygote:
     def __init__(self):
         self.owner = os.getpid()
         self.exits = {}  # pid → exit status, reported before anyone asked for it
+        self.loaded = set()  # recipes whose module the zygote has imported
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         path = os.environ.get("PYTHONPATH")
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), path]))}
@@ -121,8 +123,14 @@ class Zygote:
             self.process.wait()
 
     def load(self, recipe):
-        """Have the zygote import `recipe`'s module; "" or why it could not."""
-        return self._ask({"load": recipe}, "loaded", "load the recipe")["error"]
+        """Have the zygote import `recipe`'s module, unless it did already; "" or why it
+        could not."""
+        if recipe in self.loaded:
+            return ""
+        error = self._ask({"load": recipe}, "loaded", "load the recipe")["error"]
+        if not error:
+            self.loaded.add(recipe)
+        return error
 
     def start(self, call, sof):
         """Have the zygote fork `call`'s recipe; a ZygoteChild for it."""
