@@ -78,3 +78,16 @@ def test_embedded_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
     assert done.returncode == 0, done.stderr
     mode, timeout = done.stdout.split()
     assert mode == "wal" and int(timeout) >= 30000
+
+
+def test_embedded_sqlite_keeps_its_connection_across_tasks(tmp_path):
+    """django-q2's pusher, monitor and workers call close_old_connections around every task;
+    the SQLite connection (and its PRAGMAs) stays, as PostgreSQL's does."""
+    code = ("import django; django.setup(); from django.db import close_old_connections, "
+            "connection; connection.ensure_connection(); first = connection.connection; "
+            "close_old_connections(); connection.ensure_connection(); "
+            "print(connection.connection is first)")
+    done = start({"PHOENIX_DEBUG": "1", "DATABASE_URL": f"sqlite:///{tmp_path}/phoenix.sqlite3"},
+                 code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
