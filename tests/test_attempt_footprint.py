@@ -34,8 +34,9 @@ NIGHT = date(2009, 6, 15)
 #: statements of a successful first attempt at an AB without inputs, products or dependants,
 #: not the last of its batch: read the AB; claim it and insert the attempt (with the engine
 #: that will run it); read inputs and calibrations; record the recipe's pid; then the outcome
-#: (AB, attempt), dependants, whether the batch ended, and the end of the clean-up
-NOOP_STATEMENTS = 11
+#: (AB, attempt), whether dependants wait and the batch has active ABs left (one query), and
+#: the end of the clean-up
+NOOP_STATEMENTS = 10
 
 
 DATA = {"SELECT", "INSERT", "UPDATE", "DELETE"}

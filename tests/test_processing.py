@@ -103,6 +103,28 @@ def test_a_month_is_processed_in_dependency_order(naco):
     assert not [a.work_dir for a in attempts if Path(a.work_dir).exists()]
 
 
+def test_a_success_releases_its_dependants_waiting_in_another_batch(naco):
+    """A child launched (-a) while its parent runs in an earlier batch waits pending in its
+    own batch; the parent's success queues it — its batch's CALIB part is not the parent's
+    — and the child's batch closes with the child, no reaper involved."""
+    complete = AssociationBlock.objects.exclude(completeness=Completeness.INCOMPLETE)
+    child = next(ab for ab in complete if ab.depends_on.count() == 1
+                 and not ab.depends_on.get().depends_on.exists())  # fmt: skip
+    parent = child.depends_on.get()
+    first = actions.launch(naco, Scope.for_date(parent.night), ab_name=parent.ab_name)
+    assert first.batch.abs.get().pk == parent.pk
+    second = actions.launch(naco, Scope.for_date(child.night), ab_name=child.ab_name)
+    child.refresh_from_db()
+    assert not second.skipped, second.skipped
+    assert (child.batch_id, child.status) == (second.batch.pk, AbStatus.PENDING)
+    process_ab(parent.pk)
+    child.refresh_from_db()
+    assert child.status == AbStatus.QUEUED, child.error
+    process_ab(child.pk)
+    assert set(Batch.objects.filter(pk__in=[first.batch.pk, second.batch.pk])
+               .values_list("status", flat=True)) == {BatchStatus.FINISHED}  # fmt: skip
+
+
 def test_products_have_the_expected_categories_and_masters_feed_the_science(naco):
     actions.launch(naco, MONTH, process=True)
     drive()

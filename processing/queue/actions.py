@@ -238,7 +238,7 @@ def cancel(abs_, *, user=None, actor_name=None, batch=None):
                 cancel_requested=True
             ):
                 requested.append(ab.ab_name)
-    for ab in ended:  # after the commit: see schedule.release_after_success
+    for ab in ended:  # after the commit: see schedule.after_success
         schedule.after_failure(ab, "was cancelled")
     schedule.finish_batches({ab.batch_id for ab in abs_})
     what = batch or (abs_[0] if len(abs_) == 1 else None)

@@ -246,9 +246,7 @@ def _succeed(ab, attempt, token, outcome):
         shutil.rmtree(destination, ignore_errors=True)
         _close_attempt(attempt, AttemptStatus.SUPERSEDED, outcome)
         return f"{ab.ab_name}: attempt {attempt.number} lost its lease; result discarded"
-    # After the commit, not inside it: see schedule.release_after_success.
-    schedule.release_after_success(ab)
-    schedule.finish_batches([ab.batch_id])
+    schedule.after_success(ab)  # after the commit, not inside it: see there
     # work_dir_removed marks the end of this clean-up: for a worker that dies before it, the
     # reaper finishes the clean-up (reaper._finish_cleanups).
     shutil.rmtree(attempt.work_dir, ignore_errors=True)
@@ -268,7 +266,7 @@ def _fail(ab, attempt, token, outcome):
             lease_token="", lease_expires_at=None, error=error,
         )  # fmt: skip
         _close_attempt(attempt, status if done else AttemptStatus.SUPERSEDED, outcome)
-    if done:  # after the commit: see schedule.release_after_success
+    if done:  # after the commit: see schedule.after_success
         schedule.after_failure(ab, "was cancelled" if outcome.cancelled else "failed")
     return f"{ab.ab_name}: {ab_status} ({error}); work directory kept: {attempt.work_dir}"
 

@@ -67,7 +67,7 @@ def reap(now=None, clean_work=True):
 
 def _release_stranded(result):
     """Pending ABs whose parents all ended, in running batches: a worker that died between
-    its AB's commit and the release after it leaves them waiting (schedule.release_after_success);
+    its AB's commit and the release after it leaves them waiting (schedule.after_success);
     the same for batches whose last AB ended that way."""
     running = list(Batch.objects.filter(status=BatchStatus.RUNNING).values_list("pk", flat=True))
     if running:
@@ -132,7 +132,7 @@ def _take_back(ab, now, result):
         if not give_up:
             result.requeued.append(ab.ab_name)
             schedule.enqueue([ab.pk])
-    if give_up:  # after the commit: see schedule.release_after_success
+    if give_up:  # after the commit: see schedule.after_success
         result.failed.append(ab.ab_name)
         schedule.after_failure(ab, "failed (its worker was lost too often)")
 

@@ -9,6 +9,7 @@ broker with the transaction that queued the AB (see `send`).
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -107,20 +108,41 @@ def _batches_with_calib_part_running(batch_ids):
     )
 
 
-def release_after_success(ab):
+def after_success(ab):
     """After `ab` succeeded: queue its dependants that became ready, and, if it ended the
-    CALIB part of a COMPLETE_MODE batch, that batch's SCIENCE ABs.
+    CALIB part of a COMPLETE_MODE batch, that batch's SCIENCE ABs; close its batch if it was
+    the batch's last active AB. Returns the ids queued.
 
     Called after the success committed, never inside its transaction: two parents ending at
     once on PostgreSQL would each see the other still running in their own transaction, and
-    neither would release the child (or the SCIENCE part). After the commit, whichever
-    checks last sees both ended. A worker dying between the commit and this call leaves the
-    child pending until the reaper releases it (reaper._release_stranded).
+    neither would release the child (or the SCIENCE part, or close the batch). After the
+    commit, whichever checks last sees both ended. A worker dying between the commit and
+    this call leaves the child pending until the reaper releases it and closes the batch
+    (reaper._release_stranded).
+
+    One query answers both questions of the usual AB (a SCIENCE AB, or any AB with no
+    dependant waiting): are dependants pending, is anything of the batch still active —
+    it runs once per AB on the workers' hot path (docs/BENCHMARKS.md).
     """
-    dependant_ids = list(ab.dependants.filter(status=AbStatus.PENDING).values_list("pk", flat=True))
-    queued = release_ready(ab_ids=dependant_ids) if dependant_ids else []
+    waiting, batch_active = (
+        AssociationBlock.objects.filter(pk=ab.pk)
+        .annotate(
+            waiting=Exists(AssociationBlock.objects.filter(depends_on=OuterRef("pk"),
+                                                           status=AbStatus.PENDING)),
+            batch_active=Exists(AssociationBlock.objects.filter(
+                batch_id=OuterRef("batch_id"), status__in=ACTIVE_STATES)),
+        )
+        .values_list("waiting", "batch_active")
+        .get()
+    )  # fmt: skip
+    queued = []
+    if waiting:
+        queued += release_ready(ab_ids=ab.dependants.filter(status=AbStatus.PENDING)
+                                .values_list("pk", flat=True))  # fmt: skip
     if ab.batch_id and ab.category == AbCategory.CALIB:
         queued += release_ready(batch_ids=[ab.batch_id])
+    if ab.batch_id and not batch_active:  # pending dependants or SCIENCE part count as active
+        _close_batch(ab.batch_id)
     return queued
 
 
@@ -168,8 +190,13 @@ def finish_batches(batch_ids):
     for batch_id in {b for b in batch_ids if b}:
         active = AssociationBlock.objects.filter(batch_id=batch_id, status__in=ACTIVE_STATES)
         if not active.exists():
-            closed = Batch.objects.filter(pk=batch_id, status=BatchStatus.RUNNING).update(
-                status=BatchStatus.FINISHED, finished_at=timezone.now()
-            )
-            if closed and Batch.objects.filter(pk=batch_id, steps__contains="M").exists():
-                send(lambda pk=batch_id: async_task(FINISH_BATCH_TASK, pk))
+            _close_batch(batch_id)
+
+
+def _close_batch(batch_id):
+    """Close a running batch (once: a conditional UPDATE) and send its -M task if it has one."""
+    closed = Batch.objects.filter(pk=batch_id, status=BatchStatus.RUNNING).update(
+        status=BatchStatus.FINISHED, finished_at=timezone.now()
+    )
+    if closed and Batch.objects.filter(pk=batch_id, steps__contains="M").exists():
+        send(lambda: async_task(FINISH_BATCH_TASK, batch_id))
