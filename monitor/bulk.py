@@ -65,6 +65,11 @@ class Plan:
     roots: list = field(default_factory=list)  # re-run: the ABs each re-run starts from
     converts: int = 0  # ingest: science products converted to IDPs first
 
+    @property
+    def in_background(self):
+        """An ingest with more conversions than a web request should wait for."""
+        return self.action.name == "ingest" and self.converts > finishing.INLINE_CONVERSIONS
+
     def reasons(self):
         """[(why, [AB names])], the most frequent reason first."""
         grouped = defaultdict(list)
@@ -266,6 +271,11 @@ def _run(result, instance, user, comment):
         done = moving.move(abs_, user=user)
         return _outcome(f"{len(done.moved)} ABs moved ({len(done.products)} products)", done.refused,
                         len(done.moved))
+    if result.in_background:
+        task = finishing.convert_and_queue_in_background(instance, abs_, user=user)
+        return Outcome(f"{result.converts} science products of {len(abs_)} ABs are being "
+                       "converted to IDPs in the background, then queued for ingestion with "
+                       f"the masters (task {task[:8]}; the queues page shows them arrive)")  # fmt: skip
     if name == "ingest":
         done = finishing.convert_and_queue(instance, abs_, user=user)
         converted = sum(1 for _, idp, _ in done.converted if idp)

@@ -183,6 +183,32 @@ def _cache_dir():
     return Path(settings.PHOENIX_DATA_ROOT) / "cache" / "previews"
 
 
+def remove_orphans():
+    """Remove the cached PNGs of products that are gone (replaced by a re-run, deleted):
+    each PNG is named after its product's id, which neither database gives out again.
+    Returns how many files were removed. Scheduled hourly (processing/schedules.py)."""
+    from processing.models import Product
+    from processing.queue.schedule import chunks
+
+    directory = _cache_dir()
+    if not directory.is_dir():
+        return 0
+    cached = {}  # product id → its PNGs
+    for png in directory.glob("*.png"):
+        head = png.name.split("-", 1)[0]
+        if head.isdigit():
+            cached.setdefault(int(head), []).append(png)
+    existing = set()
+    for part in chunks(cached):
+        existing.update(Product.objects.filter(pk__in=part).values_list("pk", flat=True))
+    removed = 0
+    for pk in cached.keys() - existing:
+        for png in cached[pk]:
+            png.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def preview_png(product, path, options):
     """The cached PNG of `product` (its file resolved to `path`), rendered when not cached;
     PNGs of an earlier version of the file are removed when the new one is written."""

@@ -107,6 +107,32 @@ def convert_and_queue(instance, abs_, *, user=None, actor_name=None):
     return result
 
 
+#: the AB monitor's bulk "ingest" converts up to this many science products inside the web
+#: request; more (each conversion builds, writes and validates an IDP) go to a background task
+INLINE_CONVERSIONS = 20
+CONVERT_AND_QUEUE_TASK = "processing.tasks.convert_and_queue"
+
+
+def convert_and_queue_in_background(instance, abs_, *, user=None, actor_name=None):
+    """convert_and_queue of these ABs as a django-q2 task (a month of science products takes
+    minutes, longer than a web request should); the permission is checked now and again when
+    the task runs. A second delivery of the task converts nothing twice (only products
+    without a valid IDP are converted, under the product's lock) and queues nothing twice
+    (queue_ingestion suppresses duplicates). Returns the task id."""
+    from django_q.tasks import async_task
+
+    check_permission(user, "convert and queue products for ingestion")
+    actor = audit.actor_name_of(user, actor_name)
+    names = [ab.ab_name for ab in abs_]
+    task = async_task(CONVERT_AND_QUEUE_TASK, instance.pk, [ab.pk for ab in abs_],
+                      user.pk if user is not None and user.pk else None, actor)  # fmt: skip
+    audit.record("convert_and_queue", user=user, actor_name=actor, obj=instance,
+                 message=f"IDP conversion and ingestion queueing of the products of "
+                 f"{len(names)} ABs sent to the background (task {task})",
+                 detail={"abs": names, "task": task})  # fmt: skip
+    return task
+
+
 def _scope_abs(instance, scope, ab_name):
     abs_ = AssociationBlock.objects.filter(instance=instance).filter(scope.as_q())
     return abs_.filter(ab_name=ab_name) if ab_name else abs_
@@ -125,7 +151,8 @@ def _convert(science, user, actor):
     from processing.idp import convert_products
 
     rows = []
-    for conversion in convert_products(list(science), user=user, actor_name=actor):
+    for conversion in convert_products(list(science), user=user, actor_name=actor,
+                                       unless_converted=True):
         rows.append((conversion.product.name, conversion.idp.name if conversion.idp else None,
                      conversion.message))  # fmt: skip
     return rows

@@ -7,6 +7,7 @@ SCHEDULES = {
     "phoenix-heartbeat": ("processing.tasks.heartbeat", 5),
     "phoenix-reaper": ("processing.tasks.reap", 1),
     "phoenix-ingest": ("processing.tasks.ingest", 5),
+    "phoenix-prune-previews": ("monitor.tasks.prune_previews", 60),
 }
 
 

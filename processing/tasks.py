@@ -39,6 +39,23 @@ def finish_batch(batch_id):
     return run(batch_id)
 
 
+def convert_and_queue(instance_id, ab_ids, user_id=None, actor_name=None):
+    """The AB monitor's bulk "ingest" of many science products, in the background: IDP
+    conversion, then ingestion requests. Safe twice: see
+    processing.finishing.convert_and_queue_in_background."""
+    from django.contrib.auth import get_user_model
+
+    from processing.finishing import convert_and_queue as run
+    from processing.models import AssociationBlock, Instance
+
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    abs_ = list(AssociationBlock.objects.filter(instance_id=instance_id, pk__in=ab_ids))
+    result = run(Instance.objects.get(pk=instance_id), abs_, user=user, actor_name=actor_name)
+    return {"converted": sum(1 for _, idp, _ in result.converted if idp),
+            "failed": [(name, why) for name, idp, why in result.converted if not idp],
+            "queued": sum(q.created for q in result.queued)}
+
+
 def reap():
     """Scheduled every minute: re-queue ABs whose worker died, clear stale work directories."""
     from processing.queue.reaper import reap as run

@@ -98,3 +98,46 @@ def test_a_certified_ab_cannot_be_rejected_after_its_move_and_nothing_changes(pr
     assert "Nothing to reject" in html and "products moved already" in html
     ab.refresh_from_db()
     assert ab.certification == "certified" and ab.moved_at
+
+
+def test_a_large_ingest_converts_in_the_background_and_a_second_delivery_does_nothing_twice(
+        processed, certifier_client, monkeypatch):  # fmt: skip
+    from django_q.models import OrmQ
+
+    from processing import finishing, tasks
+
+    instance, night = processed
+    done = AssociationBlock.objects.filter(instance=instance, night=night, status=AbStatus.SUCCESS)
+    post(certifier_client, night, {"action": "certify", "select": "all", "confirm": "1"})
+    post(certifier_client, night, {"action": "move", "select": "all", "confirm": "1"})
+    science = Product.objects.filter(ab__in=done, kind="science", state=ProductState.MOVED).count()
+    assert science > 0
+    monkeypatch.setattr(finishing, "INLINE_CONVERSIONS", science - 1)  # one too many inline
+    OrmQ.objects.all().delete()
+    html = post(certifier_client, night, {"action": "ingest", "select": "all"}).content.decode()
+    assert "converted to IDPs first (in the background" in html
+    html = post(certifier_client, night, {"action": "ingest", "select": "all", "confirm": "1"}
+                ).content.decode()  # fmt: skip
+    assert f"{science} science products of {done.count()} ABs are being converted" in html
+    assert not IdpConversion.objects.exists() and not IngestRequest.objects.exists()
+    sent = [q.task for q in OrmQ.objects.all()]
+    assert [t["func"] for t in sent] == [finishing.CONVERT_AND_QUEUE_TASK]
+    event = AuditEvent.objects.get(action="convert_and_queue", actor_name="carl")
+    assert sorted(event.detail["abs"]) == sorted(done.values_list("ab_name", flat=True))
+
+    answer = tasks.convert_and_queue(*sent[0]["args"])  # as the worker runs it
+    queued = IngestRequest.objects.count()
+    assert answer == {"converted": science, "failed": [], "queued": queued} and queued >= science
+    assert IdpConversion.objects.filter(status="ok").count() == science
+    assert AuditEvent.objects.filter(action="queue_ingestion", actor_name="carl").exists()
+    again = tasks.convert_and_queue(*sent[0]["args"])  # the same task delivered twice
+    assert (again["converted"], again["queued"]) == (0, 0)
+    assert IngestRequest.objects.count() == queued
+    assert IdpConversion.objects.count() == science, "nothing converted twice"
+    # two deliveries at once: the second waits for the product's lock, then finds its IDP
+    from processing.idp import convert_product
+
+    product = Product.objects.filter(ab__in=done, kind="science").first()
+    first = IdpConversion.objects.get(product=product)
+    assert convert_product(product, actor_name="task", unless_converted=True) == first
+    assert IdpConversion.objects.count() == science

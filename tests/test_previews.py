@@ -281,3 +281,26 @@ def test_a_preview_of_a_file_outside_the_root_is_refused(viewer_client, image, t
 
 def test_an_unknown_product_is_404(viewer_client, image):
     assert preview(viewer_client, Product(pk=image.pk + 999)).status_code == 404
+
+
+def test_the_previews_of_products_that_are_gone_are_pruned_by_the_schedule(
+        viewer_client, instance, image, data_root):  # fmt: skip
+    from django.utils.module_loading import import_string
+
+    from processing.schedules import SCHEDULES
+
+    other_path = write(data_root / "sci" / "2009-06-15" / "NA_SCI_other.fits",
+                       fits.PrimaryHDU(galaxy(seed=5)))  # fmt: skip
+    other = product_of(instance, other_path, kind="science", pro_catg="SCI_IMG")
+    for product in (image, other):
+        preview(viewer_client, product)
+        preview(viewer_client, product, stretch="log")
+    cache = data_root / "cache" / "previews"
+    kept = set(cache.glob(f"{other.pk}-*.png"))
+    assert len(kept) == 2 and len(list(cache.glob(f"{image.pk}-*.png"))) == 2
+    Product.objects.filter(pk=image.pk).delete()  # as a re-run replaces its products
+    prune = import_string(SCHEDULES["phoenix-prune-previews"][0])
+    assert prune() == {"removed": 2}
+    assert not list(cache.glob(f"{image.pk}-*.png"))
+    assert set(cache.glob(f"{other.pk}-*.png")) == kept
+    assert prune() == {"removed": 0}

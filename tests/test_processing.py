@@ -306,9 +306,12 @@ def test_rerun_with_dependants_replaces_the_products(naco):
     new_paths = set(Product.objects.filter(ab=dark).values_list("path", flat=True))
     assert new_paths and not new_paths & old_paths
     assert not any(Path(p).exists() for p in old_paths), "replaced products were left on disk"
+    stale = AssociationBlock.objects.get(pk=dark.pk)  # read as success (a page shown earlier)
+    AssociationBlock.objects.filter(pk=dark.pk).update(status=AbStatus.RUNNING)
+    batches = Batch.objects.count()
     with pytest.raises(actions.ActionError, match="still pending, queued or running"):
-        AssociationBlock.objects.filter(pk=dark.pk).update(status=AbStatus.RUNNING)
-        actions.rerun_with_dependants(AssociationBlock.objects.get(pk=dark.pk))
+        actions.rerun_with_dependants(stale)
+    assert Batch.objects.count() == batches, "a refused re-run leaves no batch behind"
 
 
 def taken_by_a_worker_that_dies(ab):

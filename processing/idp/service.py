@@ -33,14 +33,23 @@ def idp_dir(product):
     return layout.data_root() / "sci" / product.ab.pseudo_date / "idp"
 
 
-def convert_product(product, *, user=None, actor_name=None):
-    """Convert one science product; return the IdpConversion row written."""
+def convert_product(product, *, user=None, actor_name=None, unless_converted=False):
+    """Convert one science product; return the IdpConversion row written.
+
+    `unless_converted` (-M, the bulk ingest): a product that has a valid IDP already keeps
+    it, and its last successful conversion is returned — looked at under the product's lock,
+    so two runs at once (a task delivered twice) convert it once. Without it (the product
+    page's "convert"), the product is converted again."""
     actor = audit.actor_name_of(user, actor_name)
     try:
         with transaction.atomic():
             # one conversion of a product at a time: a second one waits, then replaces
             locked = (Product.objects.select_for_update(of=("self",))
                       .select_related("ab", "instance").get(pk=product.pk))  # fmt: skip
+            if unless_converted:
+                done = locked.conversions.filter(status=ConversionStatus.OK).order_by("-pk").first()
+                if done is not None:
+                    return done
             _check_convertible(locked)
             target = idp_dir(locked) / locked.name
             _check_not_taken(locked, target)
@@ -62,10 +71,11 @@ def convert_product(product, *, user=None, actor_name=None):
         return _failed(product, exc, user, actor)
 
 
-def convert_products(products, *, user=None, actor_name=None):
+def convert_products(products, *, user=None, actor_name=None, unless_converted=False):
     """convert_product for each product; the IdpConversion rows in the same order."""
     actor = audit.actor_name_of(user, actor_name)
-    return [convert_product(product, user=user, actor_name=actor) for product in products]
+    return [convert_product(product, user=user, actor_name=actor,
+                            unless_converted=unless_converted) for product in products]  # fmt: skip
 
 
 def _check_convertible(product):

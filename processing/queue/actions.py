@@ -265,6 +265,7 @@ def cancel_batch(batch, *, user=None, actor_name=None):
 def rerun_with_dependants(ab, *, user=None, actor_name=None):
     """Process `ab` again with every AB downstream of it, in a new batch."""
     actor = _actor(user, actor_name, "re-run ABs")
+    ab = AssociationBlock.objects.get(pk=ab.pk)  # its state now, not when the caller read it
     subtree, frontier = [ab], [ab]
     while frontier:
         children = list(AssociationBlock.objects.filter(depends_on__in=frontier).distinct())
@@ -286,13 +287,13 @@ def rerun_with_dependants(ab, *, user=None, actor_name=None):
     if ab.completeness == Completeness.INCOMPLETE:
         raise ActionError(f"cannot re-run {ab.ab_name}: it is INCOMPLETE ({'; '.join(ab.missing)})")
     kind = ScopeKind.RUN if ab.run_id else ScopeKind.DATE
-    batch = Batch.objects.create(
-        instance=ab.instance, scope_kind=kind, scope=ab.pseudo_date, ab_name=ab.ab_name,
-        steps="P", created_by=user if user and user.pk else None, actor_name=actor,
-        complete_mode=False, status=BatchStatus.RUNNING,
-    )  # fmt: skip
     names = []
     with transaction.atomic():
+        batch = Batch.objects.create(
+            instance=ab.instance, scope_kind=kind, scope=ab.pseudo_date, ab_name=ab.ab_name,
+            steps="P", created_by=user if user and user.pk else None, actor_name=actor,
+            complete_mode=False, status=BatchStatus.RUNNING,
+        )  # fmt: skip
         for member in subtree:
             if member.completeness == Completeness.INCOMPLETE:
                 continue
@@ -301,6 +302,9 @@ def rerun_with_dependants(ab, *, user=None, actor_name=None):
                 queued_at=None, started_at=None, finished_at=None,
             ):  # fmt: skip
                 names.append(member.ab_name)
+        if ab.ab_name not in names:  # another launch took it since it was read: no empty batch
+            raise ActionError(f"cannot re-run {ab.ab_name}: its state changed meanwhile "
+                              "(another launch or cancel); look again and retry")  # fmt: skip
         queued = schedule.release_ready(batch_ids=[batch.pk])
         schedule.finish_batches([batch.pk])
     Batch.objects.filter(pk=batch.pk).update(
