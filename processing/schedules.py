@@ -8,6 +8,7 @@ SCHEDULES = {
     "phoenix-reaper": ("processing.tasks.reap", 1),
     "phoenix-ingest": ("processing.tasks.ingest", 5),
     "phoenix-prune-previews": ("monitor.tasks.prune_previews", 60),
+    "phoenix-housekeeping": ("processing.tasks.housekeeping", 24 * 60),
 }
 
 

@@ -56,6 +56,14 @@ def convert_and_queue(instance_id, ab_ids, user_id=None, actor_name=None):
             "queued": sum(q.created for q in result.queued)}
 
 
+def housekeeping():
+    """Daily: delete the rows of django-q2 tasks that failed longer ago than
+    PHOENIX_FAILED_TASK_DAYS (successes are pruned by django-q2's save_limit already)."""
+    from processing.housekeeping import delete_old_failed_tasks
+
+    return {"failed_tasks_deleted": delete_old_failed_tasks()}
+
+
 def reap():
     """Scheduled every minute: re-queue ABs whose worker died, clear stale work directories."""
     from processing.queue.reaper import reap as run

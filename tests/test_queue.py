@@ -68,6 +68,32 @@ def test_schedules_are_registered_once():
     assert Schedule.objects.count() == len(SCHEDULES)
 
 
+@pytest.mark.django_db
+def test_the_daily_housekeeping_deletes_only_old_failed_tasks(settings):
+    from datetime import timedelta
+    from uuid import uuid4
+
+    from django.utils import timezone
+    from django.utils.module_loading import import_string
+    from django_q.models import Failure, Success, Task
+
+    settings.PHOENIX_FAILED_TASK_DAYS = 30
+    now = timezone.now()
+
+    def task(days_ago, success):
+        at = now - timedelta(days=days_ago)
+        return Task.objects.create(id=uuid4().hex, name=uuid4().hex, func="processing.tasks.reap",
+                                   started=at, stopped=at, success=success, result="boom")  # fmt: skip
+
+    old, recent, kept = task(31, False), task(29, False), task(31, True)
+    func, minutes = SCHEDULES["phoenix-housekeeping"]
+    assert minutes == 24 * 60
+    assert import_string(func)() == {"failed_tasks_deleted": 1}
+    assert set(Failure.objects.values_list("pk", flat=True)) == {recent.pk}
+    assert set(Success.objects.values_list("pk", flat=True)) == {kept.pk}
+    assert not Task.objects.filter(pk=old.pk).exists()
+
+
 def test_heartbeat_is_plain_data():
     from processing.tasks import heartbeat
 
