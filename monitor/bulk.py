@@ -278,13 +278,11 @@ def _run(result, instance, user, comment):
                        f"the masters (task {task[:8]}; the queues page shows them arrive)")  # fmt: skip
     if name == "ingest":
         done = finishing.convert_and_queue(instance, abs_, user=user)
-        converted = sum(1 for _, idp, _ in done.converted if idp)
-        failed = [(product, message) for product, idp, message in done.converted if not idp]
-        created = sum(q.created for q in done.queued)
-        held = sum(q.held for q in done.queued)
+        converted, created, held = done.idps_made, done.requests("created"), done.requests("held")
         return _outcome(f"{converted} science products converted to IDPs, {created} products "
                         "queued for ingestion" + (f" ({held} held for the replacement workflow)"
-                                                  if held else ""), failed, converted + created)  # fmt: skip
+                                                  if held else ""),
+                        done.conversion_failures, converted + created)  # fmt: skip
     if name == "cancel":
         cancelled, stopping = queue_actions.cancel(abs_, user=user)
         return _outcome(f"{len(cancelled)} ABs cancelled, {len(stopping)} running ones being stopped",

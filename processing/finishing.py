@@ -37,6 +37,19 @@ class FinishResult:
     waiting: list = field(default_factory=list)  # (AB name, why): not reviewed, rejected …
     cleaned: list = field(default_factory=list)
 
+    @property
+    def conversion_failures(self):
+        """(product name, why) of the conversions that made no IDP."""
+        return [(product, message) for product, idp, message in self.converted if not idp]
+
+    @property
+    def idps_made(self):
+        return len(self.converted) - len(self.conversion_failures)
+
+    def requests(self, count):
+        """A count summed over the queue_ingestion calls: "created", "held" or "duplicates"."""
+        return sum(getattr(queued, count) for queued in self.queued)
+
     def as_dict(self):
         return {
             "abs": len(self.abs), "auto_certified": self.auto_certified,

@@ -105,6 +105,7 @@ def test_a_large_ingest_converts_in_the_background_and_a_second_delivery_does_no
     from django_q.models import OrmQ
 
     from processing import finishing, tasks
+    from processing.archive.access import ArchiveAccessError
 
     instance, night = processed
     done = AssociationBlock.objects.filter(instance=instance, night=night, status=AbStatus.SUCCESS)
@@ -125,6 +126,10 @@ def test_a_large_ingest_converts_in_the_background_and_a_second_delivery_does_no
     event = AuditEvent.objects.get(action="convert_and_queue", actor_name="carl")
     assert sorted(event.detail["abs"]) == sorted(done.values_list("ab_name", flat=True))
 
+    instance_id, ab_ids, user_id, actor = sent[0]["args"]
+    with pytest.raises(ArchiveAccessError, match="no longer exists: nothing converted"):
+        tasks.convert_and_queue(instance_id, ab_ids, user_id + 1000, actor)  # a deleted sender
+    assert not IdpConversion.objects.exists() and not IngestRequest.objects.exists()
     answer = tasks.convert_and_queue(*sent[0]["args"])  # as the worker runs it
     queued = IngestRequest.objects.count()
     assert answer == {"converted": science, "failed": [], "queued": queued} and queued >= science

@@ -195,10 +195,9 @@ def _ingest(request, ab):
     if not ab.moved_at:
         raise Refused("its products are not moved yet; certify and move them first")
     result = finishing.convert_and_queue(ab.instance, [ab], user=request.user)
-    failed = [f"{product}: {message}" for product, idp, message in result.converted if not idp]
-    created = sum(q.created for q in result.queued)
-    held = sum(q.held for q in result.queued)
-    duplicates = sum(q.duplicates for q in result.queued)
+    failed = [f"{product}: {message}" for product, message in result.conversion_failures]
+    created, held = result.requests("created"), result.requests("held")
+    duplicates = result.requests("duplicates")
     if failed and not created:
         raise Refused("IDP conversion failed: " + "; ".join(failed))
     if not created and not duplicates:

@@ -150,9 +150,9 @@ class Command(BaseCommand):
             out.write(f"  finished interrupted moves of {', '.join(moved.resumed)}")
         for name, why in moved.refused:
             out.write(self.style.WARNING(f"  not moved: {name}: {why}"))
-        failed = [row for row in result.converted if row[1] is None]
-        out.write(f"  IDPs: {len(result.converted) - len(failed)} converted, {len(failed)} failed")
-        for product, _, message in failed:
+        failed = result.conversion_failures
+        out.write(f"  IDPs: {result.idps_made} converted, {len(failed)} failed")
+        for product, message in failed:
             out.write(self.style.ERROR(f"  conversion failed: {product}: {message}"))
         for queued in result.queued:
             out.write(f"  ingestion: {queued.created} requests queued"
